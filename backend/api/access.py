@@ -1,0 +1,25 @@
+"""Who is calling, and which jobs they may see."""
+
+from __future__ import annotations
+
+from flask_jwt_extended import get_jwt_identity
+
+from backend.errors import QuireError
+from backend.extensions import db
+from backend.models import Job, User
+
+
+def current_user() -> User:
+    identity = get_jwt_identity()
+    user = db.session.get(User, int(identity)) if identity is not None else None
+    if user is None:
+        raise QuireError("UNAUTHORIZED", "the token's user no longer exists")
+    return user
+
+
+def job_for(user: User, job_id: str) -> Job:
+    """The job if ``user`` owns it or is an operator; anyone else gets a 404, never a 403."""
+    job = db.session.get(Job, job_id) if len(job_id) <= 36 else None
+    if job is None or (job.owner_id != user.id and not user.is_operator):
+        raise QuireError("NOT_FOUND", f"no job {job_id}", {"job_id": job_id})
+    return job

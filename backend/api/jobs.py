@@ -1,0 +1,166 @@
+"""Jobs: submit, list, inspect, cancel, delete, and fetch the result."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response, url_for
+from flask_jwt_extended import jwt_required
+from sqlalchemy import func, select
+
+from backend.api.access import current_user, job_for
+from backend.api.schemas import (
+    CancelOut,
+    JobAcceptedOut,
+    JobCreateIn,
+    JobListOut,
+    JobListQuery,
+    JobOut,
+    ResultQuery,
+)
+from backend.api.views import job_links, job_view
+from backend.blobstore import BlobMissingError
+from backend.errors import QuireError
+from backend.extensions import db
+from backend.models import Job, JobStatus
+from backend.services import cancel, jobs, runtime
+
+bp = APIBlueprint("jobs", __name__, tag="jobs")
+
+RESULT_STATUSES = (JobStatus.COMPLETED.value, JobStatus.PARTIAL.value)
+
+
+@bp.post("")
+@jwt_required()
+@bp.input(JobCreateIn, location="form_and_files", arg_name="form")
+@bp.output(JobAcceptedOut, status_code=202)
+@bp.doc(
+    summary="Upload a PDF and start a job",
+    security="BearerAuth",
+    responses={413: "PDF_TOO_LARGE", 422: "INVALID_PDF (not a PDF)"},
+)
+def create_job(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    upload = form["file"]
+    options = jobs.default_options(
+        processor=form.get("processor"),
+        words_per_sentence=form.get("words_per_sentence"),
+        pages_per_chunk=form.get("pages_per_chunk"),
+        overlap_pages=form.get("overlap_pages"),
+        max_retries=form.get("max_retries"),
+    )
+    job = jobs.submit_job(current_user(), upload.filename or "upload.pdf", upload.stream, options)
+    location = url_for("jobs.get_job", job_id=job.id)
+    return (
+        {"job_id": job.id, "status": job.status, "links": job_links(job.id)},
+        202,
+        {"Location": location},
+    )
+
+
+@bp.get("")
+@jwt_required()
+@bp.input(JobListQuery, location="query", arg_name="query")
+@bp.output(JobListOut)
+@bp.doc(summary="The caller's jobs, newest first (operators: everyone's)", security="BearerAuth")
+def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
+    user = current_user()
+    stmt = select(Job)
+    if not user.is_operator:
+        stmt = stmt.where(Job.owner_id == user.id)
+    if query["status"]:
+        stmt = stmt.where(Job.status == query["status"])
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page, per_page = query["page"], query["per_page"]
+    rows = db.session.scalars(
+        stmt.order_by(Job.created_at.desc(), Job.id).limit(per_page).offset((page - 1) * per_page)
+    )
+    return {
+        "items": [job_view(job) for job in rows],
+        "pagination": {
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": (total + per_page - 1) // per_page,
+        },
+    }
+
+
+@bp.get("/<job_id>")
+@jwt_required()
+@bp.output(JobOut)
+@bp.doc(summary="Status, step, progress counters, rounds, error, timings", security="BearerAuth")
+def get_job(job_id: str) -> dict[str, Any]:
+    return job_view(job_for(current_user(), job_id))
+
+
+@bp.post("/<job_id>/cancel")
+@jwt_required()
+@bp.output(CancelOut, status_code=202)
+@bp.doc(summary="Cancel a job: no processor call starts after this returns", security="BearerAuth")
+def cancel_job(job_id: str) -> dict[str, Any]:
+    user = current_user()
+    status = cancel.cancel_job(job_for(user, job_id), user.id)
+    return {"job_id": job_id, "status": status}
+
+
+@bp.delete("/<job_id>")
+@jwt_required()
+@bp.output({}, status_code=204)
+@bp.doc(summary="Delete a job, its chunks and its files", security="BearerAuth")
+def delete_job(job_id: str) -> tuple[str, int]:
+    user = current_user()
+    cancel.delete_job(job_for(user, job_id), user.id)
+    return "", 204
+
+
+@bp.get("/<job_id>/result")
+@jwt_required()
+@bp.input(ResultQuery, location="query", arg_name="query")
+@bp.doc(
+    summary="The merged sentences (json, txt or csv); 409 until the job has a result",
+    security="BearerAuth",
+    responses={200: "the result", 409: "JOB_NOT_READY"},
+)
+def get_result(job_id: str, query: dict[str, Any]) -> Response:
+    job = job_for(current_user(), job_id)
+    if job.status not in RESULT_STATUSES or not job.result_key:
+        raise QuireError(
+            "JOB_NOT_READY",
+            f"the job is {job.status}; a result exists once it is completed or partial",
+            {"status": job.status},
+        )
+    try:
+        document = json.loads(runtime.blobs().get_bytes(job.result_key))
+    except BlobMissingError:
+        raise QuireError("BLOB_MISSING", "the result file is missing") from None
+    fmt = query["format"]
+    stem = job.filename.rsplit(".", 1)[0] or "result"
+    if fmt == "json":
+        body, mimetype = json.dumps(document, ensure_ascii=False), "application/json"
+    elif fmt == "txt":
+        body, mimetype = _as_text(document), "text/plain; charset=utf-8"
+    else:
+        body, mimetype = _as_csv(document), "text/csv; charset=utf-8"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+def _as_text(document: dict[str, Any]) -> str:
+    lines = [s["text"] for s in document["sentences"]]
+    if document.get("missing_pages"):
+        lines.insert(0, f"# partial result: pages {document['missing_page_ranges']} are missing")
+    return "\n".join(lines) + "\n"
+
+
+def _as_csv(document: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["index", "page", "sentence"])
+    for index, sentence in enumerate(document["sentences"], start=1):
+        writer.writerow([index, sentence["page"], sentence["text"]])
+    return out.getvalue()

@@ -1,0 +1,158 @@
+"""Request and response schemas, declared once: validation and OpenAPI both read them."""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, DateTime, Dict, Email, File, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+
+from backend.models import ChunkStatus, JobStatus
+
+
+class RegisterIn(Schema):
+    email = Email(required=True, validate=Length(max=320))
+    password = String(required=True, validate=Length(min=8, max=128), load_only=True)
+
+
+class LoginIn(Schema):
+    email = String(required=True, validate=Length(min=1, max=320))
+    password = String(required=True, validate=Length(min=1, max=128), load_only=True)
+
+
+class UserOut(Schema):
+    id = Integer()
+    email = String()
+    role = String()
+
+
+class TokensOut(Schema):
+    access_token = String()
+    refresh_token = String()
+    token_type = String()
+    expires_in = Integer()
+    user = Nested(UserOut)
+
+
+class AccessTokenOut(Schema):
+    access_token = String()
+    token_type = String()
+    expires_in = Integer()
+
+
+class JobCreateIn(Schema):
+    file = File(required=True, metadata={"description": "the PDF"})
+    words_per_sentence = Integer(load_default=None, validate=Range(3, 50))
+    pages_per_chunk = Integer(load_default=None, validate=Range(1, 500))
+    overlap_pages = Integer(load_default=None, validate=Range(0, 10))
+    max_retries = Integer(load_default=None, validate=Range(0, 10))
+    processor = String(load_default=None, validate=Length(min=1, max=32))
+
+
+class LinksOut(Schema):
+    self = String()
+    chunks = String()
+    result = String()
+    retry = String()
+    cancel = String()
+
+
+class JobAcceptedOut(Schema):
+    job_id = String()
+    status = String()
+    links = Nested(LinksOut)
+
+
+class ErrorInfoOut(Schema):
+    code = String()
+    message = String()
+
+
+class JobOut(Schema):
+    id = String()
+    filename = String()
+    status = String(metadata={"enum": [s.value for s in JobStatus]})
+    step = String()
+    processor = String()
+    settings = Dict()
+    source = Dict()
+    page_count = Integer(allow_none=True)
+    total_chunks = Integer()
+    progress = Dict()
+    round = Integer()
+    retry_count = Integer()
+    max_retries = Integer()
+    error = Nested(ErrorInfoOut, allow_none=True)
+    result = Dict(allow_none=True)
+    created_at = DateTime()
+    started_at = DateTime(allow_none=True)
+    finished_at = DateTime(allow_none=True)
+    cancel_requested_at = DateTime(allow_none=True)
+    links = Nested(LinksOut)
+
+
+class PaginationOut(Schema):
+    page = Integer()
+    per_page = Integer()
+    total = Integer()
+    pages = Integer()
+
+
+class JobListQuery(Schema):
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=20, validate=Range(1, 100))
+    status = String(load_default=None, validate=OneOf([s.value for s in JobStatus]))
+
+
+class JobListOut(Schema):
+    items = List(Nested(JobOut))
+    pagination = Nested(PaginationOut)
+
+
+class ChunkListQuery(Schema):
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=50, validate=Range(1, 500))
+    status = String(load_default=None, validate=OneOf([s.value for s in ChunkStatus]))
+
+
+class ChunkOut(Schema):
+    chunk_id = Integer()
+    pages = List(Integer())
+    read_pages = List(Integer())
+    page_count = Integer()
+    has_overlap = Boolean()
+    status = String(metadata={"enum": [s.value for s in ChunkStatus]})
+    attempts = Integer()
+    last_error_code = String(allow_none=True)
+    last_error = String(allow_none=True)
+    retryable = Boolean()
+    sentence_count = Integer(allow_none=True)
+    updated_at = DateTime()
+    processed_at = DateTime(allow_none=True)
+
+
+class ChunkListOut(Schema):
+    job_id = String()
+    items = List(Nested(ChunkOut))
+    summary = Dict(metadata={"description": "chunk counts by status"})
+    pagination = Nested(PaginationOut)
+
+
+class RetryIn(Schema):
+    chunk_ids = List(Integer(validate=Range(min=0)), load_default=None, validate=Length(max=10000))
+    force = Boolean(load_default=False)
+
+
+class RetryOut(Schema):
+    job_id = String()
+    retried_count = Integer()
+    chunk_ids = List(Integer())
+    round = Integer()
+
+
+class CancelOut(Schema):
+    job_id = String()
+    status = String()
+
+
+class ResultQuery(Schema):
+    format = String(load_default="json", validate=OneOf(["json", "txt", "csv"]))

@@ -1,0 +1,114 @@
+"""The blob store: uploads, chunk PDFs and merged results, by key.
+
+A directory on disk. Every write is atomic (temporary file, fsync, rename) so a
+crash never leaves half a file under a real key. In service mode every web and
+worker process must see the same directory (a shared volume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+PIECE_SIZE = 8192
+
+
+class BlobTooLargeError(Exception):
+    """The stream went past the size cap; nothing was stored."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+class BlobMissingError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    key: str
+    size: int
+    sha256: str
+    head: bytes
+
+
+class FileBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return path
+
+    def put_stream(self, key: str, stream: BinaryIO, max_bytes: int) -> StoredBlob:
+        """Copy ``stream`` in 8 KB pieces, hashing as it goes; abort past ``max_bytes``."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while piece := stream.read(PIECE_SIZE):
+                    size += len(piece)
+                    if size > max_bytes:
+                        raise BlobTooLargeError(max_bytes)
+                    if len(head) < 16:
+                        head += piece[: 16 - len(head)]
+                    digest.update(piece)
+                    out.write(piece)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return StoredBlob(key=key, size=size, sha256=digest.hexdigest(), head=head)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".write-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise BlobMissingError(key) from None
+
+    def local_path(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.exists():
+            raise BlobMissingError(key)
+        return path
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = self._path(prefix)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,113 @@
+"""Celery wiring, after Flask's own ``examples/celery``.
+
+``celery_init_app`` builds the Celery app from the settings, gives every task
+an app context, and stores it in ``app.extensions["celery"]``. In embedded mode
+``ensure_embedded_worker`` starts a worker thread in this process on the
+in-memory transport: the same tasks and chords as in service mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from backend.config import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("split", "chunks", "finalize", "maintenance")
+TASK_ROUTES = {
+    "quire.split_job": {"queue": "split"},
+    "quire.process_chunk": {"queue": "chunks"},
+    "quire.finalize_job": {"queue": "finalize"},
+    "quire.reconcile": {"queue": "maintenance"},
+}
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery settings of DESIGN.md, derived from Quire's settings."""
+    transport_options: dict[str, Any] = {"visibility_timeout": 1800}
+    if settings.embedded:
+        # The memory transport polls; at the default 1 s a 40-task chord takes 11 s.
+        transport_options = {"polling_interval": 0.01}
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.celery_result_backend,
+        "broker_transport_options": transport_options,
+        "result_backend_transport_options": {"visibility_timeout": 1800},
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_deduplicate_successful_tasks": not settings.embedded,
+        "worker_max_tasks_per_child": 1000,
+        "worker_max_memory_per_child": 512_000,  # KiB
+        "task_soft_time_limit": settings.chunk_soft_time_limit,
+        "task_time_limit": settings.chunk_time_limit,
+        "result_expires": 7 * 24 * 3600,
+        "task_default_queue": "chunks",
+        "task_routes": TASK_ROUTES,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_track_started": False,
+        "worker_hijack_root_logger": False,
+    }
+
+
+def celery_init_app(app: Flask, settings: Settings) -> Celery:
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(celery_config(settings))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    # Registers the tasks on this app (they are @shared_task).
+    import backend.tasks  # noqa: F401
+
+    return celery_app
+
+
+_embedded_lock = threading.Lock()
+
+
+def ensure_embedded_worker(app: Flask) -> None:
+    """Start the in-process worker once per app (embedded mode only)."""
+    settings: Settings = app.extensions["quire_settings"]
+    if not settings.embedded or "quire_embedded_worker" in app.extensions:
+        return
+    with _embedded_lock:
+        if "quire_embedded_worker" in app.extensions:
+            return
+        from celery.contrib.testing.worker import start_worker
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(
+            start_worker(
+                app.extensions["celery"],
+                pool="threads",
+                concurrency=settings.embedded_concurrency,
+                perform_ping_check=False,
+                loglevel="WARNING",
+                queues=list(QUEUES),
+                shutdown_timeout=30.0,
+            )
+        )
+        app.extensions["quire_embedded_worker"] = stack
+        log.info("embedded worker started (threads=%d)", settings.embedded_concurrency)
+
+
+def stop_embedded_worker(app: Flask) -> None:
+    stack = app.extensions.pop("quire_embedded_worker", None)
+    if stack is not None:
+        stack.close()

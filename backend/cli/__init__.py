@@ -1,0 +1,1 @@
+"""Command-line interfaces: ``quire`` (console script) and ``flask quire`` (admin)."""

@@ -1,0 +1,27 @@
+"""``flask quire …``: administration commands that run inside the app."""
+
+from __future__ import annotations
+
+import click
+
+from backend.errors import QuireError
+from backend.models.user import Role
+from backend.services import users
+
+
+@click.group("quire")
+def quire_group() -> None:
+    """Quire administration."""
+
+
+@quire_group.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.USER.value)
+@click.password_option()
+def create_user(email: str, role: str, password: str) -> None:
+    """Create a user (operators are created here, never through the API)."""
+    try:
+        user = users.register_user(email, password, role=role)
+    except QuireError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {user.role} {user.email} (id {user.id})")

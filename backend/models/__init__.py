@@ -1,0 +1,8 @@
+"""ORM models, one module per aggregate. Models never commit: services do."""
+
+from backend.models.audit import AuditLog
+from backend.models.chunk import ChunkStatus, JobChunk
+from backend.models.job import Job, JobStatus
+from backend.models.user import User
+
+__all__ = ["AuditLog", "ChunkStatus", "Job", "JobChunk", "JobStatus", "User"]

@@ -1,0 +1,151 @@
+"""Text extraction with pypdf: one text per page, every failure classified.
+
+Opening the file is all-or-nothing: anything pypdf throws while parsing the
+trailer, decrypting or loading the page tree becomes an :class:`InvalidPdfError`
+(or :class:`EncryptedPdfError`) with a message a person can act on. Extracting a
+single page is best-effort: a page whose content stream is broken yields an
+:class:`ExtractedPage` with empty text and the reason in ``error``, so one bad
+page never costs the rest of the chunk.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from pypdf import PdfReader
+from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+
+from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError
+
+# pypdf logs a warning for every recoverable oddity (odd xref offsets, unknown
+# glyph names...), which on a real-world book means hundreds of lines per chunk.
+# Only errors are worth a worker's log; an operator who configured the logger
+# explicitly keeps their level.
+_PYPDF_LOG = logging.getLogger("pypdf")
+if _PYPDF_LOG.level == logging.NOTSET:
+    _PYPDF_LOG.setLevel(logging.ERROR)
+
+# What pypdf is known to let escape on malformed files, besides its own errors.
+_PARSER_ERRORS: tuple[type[BaseException], ...] = (
+    PyPdfError,
+    AttributeError,
+    TypeError,
+    AssertionError,
+    ValueError,
+    KeyError,
+    IndexError,
+    RecursionError,
+    NotImplementedError,
+    zlib.error,
+    OSError,
+)
+
+_ENCRYPTED_MESSAGE = (
+    "the PDF is protected by a password; remove the password and upload it again"
+)
+
+
+@dataclass(frozen=True)
+class ExtractedPage:
+    """The text of one page; ``error`` says why it is empty when extraction failed."""
+
+    text: str
+    error: str | None = None
+
+
+def extract_pages(pdf_bytes: bytes) -> list[ExtractedPage]:
+    """Return one :class:`ExtractedPage` per page of ``pdf_bytes``, in order.
+
+    Raises :class:`EncryptedPdfError` when the file needs a user password and
+    :class:`InvalidPdfError` when it cannot be opened or has no pages.
+    """
+    with _quiet_pypdf():
+        reader = _open(pdf_bytes)
+        pages: list[ExtractedPage] = []
+        for number, page in enumerate(reader.pages, start=1):
+            try:
+                text = page.extract_text()
+            except _PARSER_ERRORS as exc:
+                reason = f"page {number}: text could not be extracted ({_describe(exc)})"
+                pages.append(ExtractedPage(text="", error=reason))
+                continue
+            pages.append(ExtractedPage(text=text or ""))
+    return pages
+
+
+def _open(pdf_bytes: bytes) -> PdfReader:
+    if not pdf_bytes:
+        raise InvalidPdfError("the file is empty, not a PDF")
+    try:
+        reader = PdfReader(io.BytesIO(pdf_bytes), strict=False)
+        if reader.is_encrypted:
+            # Files with only an owner password (print/copy restrictions) open
+            # with the empty user password; their text is ours to read.
+            if not reader.decrypt(""):
+                raise EncryptedPdfError(_ENCRYPTED_MESSAGE)
+        count = len(reader.pages)  # forces the page tree to load
+    except EncryptedPdfError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise EncryptedPdfError(_ENCRYPTED_MESSAGE) from exc
+    except DependencyError as exc:
+        # AES-encrypted files need the optional ``cryptography`` package.
+        raise EncryptedPdfError(
+            f"the PDF is encrypted with a method this server cannot decrypt ({exc})"
+        ) from exc
+    except _PARSER_ERRORS as exc:
+        raise InvalidPdfError(
+            f"the file is not a readable PDF: it is damaged or not a PDF at all "
+            f"({_describe(exc)})"
+        ) from exc
+    if count == 0:
+        raise InvalidPdfError("the PDF has no pages")
+    return reader
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if len(text) > 160:
+        text = text[:157] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# ``warnings.catch_warnings`` swaps process-global state and is not thread-safe:
+# two overlapping uses can restore each other's saved filters and leave "ignore"
+# installed for good. A counted guard installs one "ignore" filter while any
+# thread is extracting and removes exactly that filter after the last one.
+_guard_lock = threading.Lock()
+_guard_users = 0
+_guard_entry: object | None = None
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """Silence ``warnings.warn`` calls (pypdf's PdfReadWarning, deprecations)."""
+    global _guard_users, _guard_entry
+    with _guard_lock:
+        if _guard_users == 0:
+            warnings.simplefilter("ignore")
+            _guard_entry = warnings.filters[0]
+        _guard_users += 1
+    try:
+        yield
+    finally:
+        with _guard_lock:
+            _guard_users -= 1
+            if _guard_users == 0:
+                with suppress(ValueError):  # someone reset the filters meanwhile
+                    warnings.filters.remove(_guard_entry)  # type: ignore[arg-type]
+                # Invalidate the per-module "already warned" caches, as the
+                # warnings module itself does after every filter change.
+                mutated = getattr(warnings, "_filters_mutated", None)
+                if mutated is not None:
+                    mutated()
+                _guard_entry = None

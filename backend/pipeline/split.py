@@ -1,0 +1,120 @@
+"""Split a PDF into page-range chunks with pypdf.
+
+``plan_chunks`` is pure arithmetic; ``open_pdf`` classifies everything pypdf can
+throw at us; ``iter_chunk_pdfs`` writes each chunk's pages (owned pages plus the
+overlap it reads) into a small standalone PDF.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+
+from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError
+from backend.pipeline.types import ChunkSpec
+
+log = logging.getLogger(__name__)
+
+# Exceptions pypdf is known to let escape on malformed files, besides its own.
+PARSER_ERRORS: tuple[type[BaseException], ...] = (
+    PyPdfError,
+    AttributeError,
+    TypeError,
+    AssertionError,
+    ValueError,
+    KeyError,
+    IndexError,
+    RecursionError,
+    NotImplementedError,
+    zlib.error,
+    OSError,
+)
+
+
+def plan_chunks(page_count: int, pages_per_chunk: int, overlap: int = 0) -> list[ChunkSpec]:
+    """Cut ``page_count`` pages into consecutive ranges of ``pages_per_chunk``.
+
+    Each chunk also reads up to ``overlap`` pages on each side of its own range.
+    A document with no pages has no chunks.
+    """
+    if pages_per_chunk < 1:
+        raise ValueError("pages_per_chunk must be at least 1")
+    if overlap < 0:
+        raise ValueError("overlap must not be negative")
+    specs = []
+    for index, start in enumerate(range(1, page_count + 1, pages_per_chunk)):
+        end = min(start + pages_per_chunk - 1, page_count)
+        specs.append(
+            ChunkSpec(
+                index=index,
+                page_start=start,
+                page_end=end,
+                read_start=max(1, start - overlap),
+                read_end=min(page_count, end + overlap),
+                overlap=overlap,
+            )
+        )
+    return specs
+
+
+def open_pdf(source: Path | bytes) -> PdfReader:
+    """Open a PDF, decrypting owner-password-only files; classify every failure."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with warnings.catch_warnings():
+            # pypdf warns on recoverable damage; the damage is ours to classify.
+            warnings.simplefilter("ignore")
+            reader = PdfReader(stream, strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise EncryptedPdfError(
+                    "the PDF is protected by a password; remove the password and upload it again"
+                )
+            _ = len(reader.pages)  # forces the page tree to load
+    except EncryptedPdfError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise EncryptedPdfError(
+            "the PDF is protected by a password; remove the password and upload it again"
+        ) from exc
+    except PdfReadError as exc:
+        raise InvalidPdfError(f"the file is not a readable PDF ({exc})") from exc
+    except PARSER_ERRORS as exc:
+        raise InvalidPdfError(
+            f"the file is not a readable PDF ({type(exc).__name__}: {exc})"
+        ) from exc
+    return reader
+
+
+def page_count(reader: PdfReader) -> int:
+    return len(reader.pages)
+
+
+def write_chunk_pdf(reader: PdfReader, spec: ChunkSpec) -> bytes:
+    """Return a standalone PDF holding pages ``read_start..read_end`` of ``reader``."""
+    writer = PdfWriter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for number in range(spec.read_start, spec.read_end + 1):
+                writer.add_page(reader.pages[number - 1])
+            out = io.BytesIO()
+            writer.write(out)
+    except PARSER_ERRORS as exc:
+        raise InvalidPdfError(
+            f"pages {spec.read_start}-{spec.read_end} could not be copied "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    return out.getvalue()
+
+
+def iter_chunk_pdfs(reader: PdfReader, specs: list[ChunkSpec]) -> Iterator[tuple[ChunkSpec, bytes]]:
+    """Yield each chunk spec with its PDF bytes, one at a time (bounded memory)."""
+    for spec in specs:
+        yield spec, write_chunk_pdf(reader, spec)

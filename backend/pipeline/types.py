@@ -1,0 +1,100 @@
+"""Frozen value types passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """One chunk of a document, in the document's 1-based page numbers.
+
+    The chunk *owns* pages ``page_start..page_end``: the merged result takes the
+    sentences that start there from this chunk and from no other. It *reads*
+    ``read_start..read_end`` (its own pages plus up to ``overlap`` pages on each
+    side) so that a sentence crossing a chunk boundary is seen whole.
+    """
+
+    index: int
+    page_start: int
+    page_end: int
+    read_start: int
+    read_end: int
+    overlap: int = 0
+
+    @property
+    def page_count(self) -> int:
+        return self.page_end - self.page_start + 1
+
+    @property
+    def has_overlap(self) -> bool:
+        return self.read_start < self.page_start or self.read_end > self.page_end
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """What the user asked for; part of every cache key."""
+
+    words_per_sentence: int = 8
+    min_sentence_length: int = 1
+    ignore_dialogue: bool = False
+    preserve_formatting: bool = False
+    fix_hyphenation: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "words_per_sentence": self.words_per_sentence,
+            "min_sentence_length": self.min_sentence_length,
+            "ignore_dialogue": self.ignore_dialogue,
+            "preserve_formatting": self.preserve_formatting,
+            "fix_hyphenation": self.fix_hyphenation,
+        }
+
+
+@dataclass(frozen=True)
+class ChunkInput:
+    """Everything a processor needs: the chunk's own PDF (pages read_start..read_end)."""
+
+    pdf_bytes: bytes
+    spec: ChunkSpec
+    settings: ProcessSettings = field(default_factory=ProcessSettings)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One output sentence and the document page on which it starts."""
+
+    text: str
+    page: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "page": self.page}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sentence:
+        return cls(text=str(data["text"]), page=int(data["page"]))
+
+
+@dataclass(frozen=True)
+class ChunkOutput:
+    """A processor's answer for one chunk."""
+
+    sentences: tuple[Sentence, ...]
+    pages_without_text: tuple[int, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sentences": [s.to_dict() for s in self.sentences],
+            "pages_without_text": list(self.pages_without_text),
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChunkOutput:
+        return cls(
+            sentences=tuple(Sentence.from_dict(s) for s in data.get("sentences", [])),
+            pages_without_text=tuple(int(p) for p in data.get("pages_without_text", [])),
+            metadata=dict(data.get("metadata", {})),
+        )

@@ -1,0 +1,12 @@
+"""Writing the audit trail, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.extensions import db
+from backend.models import AuditLog
+
+
+def record(action: str, user_id: int | None, job_id: str | None, **details: Any) -> None:
+    db.session.add(AuditLog(action=action, user_id=user_id, job_id=job_id, details=details))

@@ -1,0 +1,196 @@
+"""finalize_job: the chord's body. Exactly one finalize acts on a round.
+
+It does nothing while any chunk is unfinished (an early or duplicate fire).
+Otherwise a compare-and-set on ``jobs.finalized_round`` (works on SQLite, where
+``SELECT … FOR UPDATE`` is ignored, and serialises on Postgres's row lock)
+elects one caller, which either schedules the next automatic retry round or
+merges the results and sets the final state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select, update
+
+from backend.extensions import db
+from backend.models import ChunkStatus, Job, JobChunk, JobStatus
+from backend.models.job import ACTIVE_JOB_STATUSES
+from backend.models.types import utcnow
+from backend.pipeline.merge import MergeInput, merge_chunks
+from backend.pipeline.types import ChunkOutput
+from backend.services import dispatch, runtime
+from backend.services.queries import chunk_counts, unfinished
+
+log = logging.getLogger(__name__)
+
+
+def _take_round(job: Job) -> bool:
+    result = db.session.execute(
+        update(Job)
+        .where(
+            Job.id == job.id,
+            Job.round == job.round,
+            Job.finalized_round < job.round,
+            Job.status.in_([s.value for s in ACTIVE_JOB_STATUSES]),
+        )
+        .values(finalized_round=job.round, updated_at=utcnow())
+        .returning(Job.id)
+    )
+    return result.first() is not None
+
+
+def finalize_job(job_id: str, round_no: int) -> str:
+    """Finalize ``job_id`` if all its chunks are terminal; returns what happened."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        return "missing"
+    if job.is_terminal:
+        return job.status
+    counts = chunk_counts(job_id)
+    if unfinished(counts):
+        log.info("job %s round %d: %d chunks unfinished; waiting", job_id, round_no, unfinished(counts))
+        return "waiting"
+    if not _take_round(job):
+        db.session.rollback()
+        log.info("job %s round %d: another finalize owns this round", job_id, round_no)
+        return "skipped"
+    if job.cancel_requested_at is not None:
+        _finish(job, JobStatus.CANCELLED, None, None, None)
+        db.session.commit()
+        return JobStatus.CANCELLED.value
+
+    retryable = list(
+        db.session.scalars(
+            select(JobChunk.id)
+            .where(
+                JobChunk.job_id == job_id,
+                JobChunk.status == ChunkStatus.FAILED.value,
+                JobChunk.error_retryable.is_(True),
+            )
+            .order_by(JobChunk.chunk_id)
+        )
+    )
+    if retryable and job.retry_count < job.max_retries:
+        return _schedule_retry_round(job, retryable)
+    return _merge(job)
+
+
+def _schedule_retry_round(job: Job, chunk_pks: list[int]) -> str:
+    next_round = job.round + 1
+    retry_no = job.retry_count + 1
+    db.session.execute(
+        update(JobChunk)
+        .where(JobChunk.id.in_(chunk_pks), JobChunk.status == ChunkStatus.FAILED.value)
+        .values(status=ChunkStatus.RETRY_SCHEDULED.value, updated_at=utcnow())
+    )
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(
+            round=next_round,
+            retry_count=retry_no,
+            status=JobStatus.RETRYING.value,
+            step=f"retry round {retry_no} of {job.max_retries}",
+            updated_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    # Exponential backoff between rounds: 1×, 2×, 4× … the base delay.
+    countdown = runtime.settings().retry_backoff_seconds * 2 ** (retry_no - 1)
+    log.info(
+        "job %s: retry round %d for %d chunks in %.1fs", job.id, retry_no, len(chunk_pks), countdown
+    )
+    dispatch.publish_round(job.id, chunk_pks, next_round, countdown=countdown)
+    return JobStatus.RETRYING.value
+
+
+def _merge(job: Job) -> str:
+    rows = db.session.execute(
+        select(
+            JobChunk.chunk_id,
+            JobChunk.page_start,
+            JobChunk.page_end,
+            JobChunk.status,
+            JobChunk.result_json,
+            JobChunk.last_error_code,
+            JobChunk.last_error,
+        )
+        .where(JobChunk.job_id == job.id)
+        .order_by(JobChunk.chunk_id)
+    ).yield_per(500)
+    inputs = [
+        MergeInput(
+            chunk_id=row.chunk_id,
+            page_start=row.page_start,
+            page_end=row.page_end,
+            output=ChunkOutput.from_dict(row.result_json)
+            if row.status == ChunkStatus.SUCCESS.value and row.result_json is not None
+            else None,
+            error_code=row.last_error_code,
+            error=row.last_error,
+        )
+        for row in rows
+    ]
+    merged = merge_chunks(inputs)
+    if not merged.failed_chunks:
+        status, code, message = JobStatus.COMPLETED, None, None
+    elif merged.succeeded:
+        status = JobStatus.PARTIAL
+        code = "PARTIAL_RESULT"
+        message = f"{len(merged.failed_chunks)} chunks failed; pages {merged.missing_ranges} are missing"
+    else:
+        codes = Counter(f["error_code"] for f in merged.failed_chunks)
+        code = codes.most_common(1)[0][0] or "PROCESSOR_ERROR"
+        first = merged.failed_chunks[0]
+        status = JobStatus.FAILED
+        message = f"all {len(merged.failed_chunks)} chunks failed; first error: {first['error']}"
+
+    document: dict[str, Any] = {
+        "job_id": job.id,
+        "filename": job.filename,
+        "status": status.value,
+        "page_count": job.page_count,
+        "words_per_sentence": job.words_per_sentence,
+        "processor": job.processor,
+        **merged.to_dict(),
+    }
+    key = f"jobs/{job.id}/result.json"
+    runtime.blobs().put_bytes(key, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    summary = {
+        "sentence_count": len(merged.sentences),
+        "missing_pages": merged.missing_pages,
+        "pages_without_text": merged.pages_without_text,
+        "failed_chunks": len(merged.failed_chunks),
+    }
+    _finish(job, status, key, summary, (code, message))
+    db.session.commit()
+    log.info("job %s: %s with %d sentences", job.id, status.value, len(merged.sentences))
+    return status.value
+
+
+def _finish(
+    job: Job,
+    status: JobStatus,
+    result_key: str | None,
+    summary: dict[str, Any] | None,
+    error: tuple[str | None, str | None] | None,
+) -> None:
+    code, message = error or (None, None)
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(
+            status=status.value,
+            step=status.value,
+            result_key=result_key,
+            result_summary=summary,
+            error_code=code,
+            error_message=message,
+            finished_at=utcnow(),
+            updated_at=utcnow(),
+        )
+    )

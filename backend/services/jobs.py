@@ -1,0 +1,106 @@
+"""Submitting jobs: store the upload, create the row, publish the split."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from backend.blobstore import BlobTooLargeError
+from backend.errors import QuireError
+from backend.extensions import db
+from backend.models import Job, JobStatus, User
+from backend.pipeline.processors import available
+from backend.services import dispatch, runtime
+
+log = logging.getLogger(__name__)
+
+PDF_MAGIC = b"%PDF-"
+# Real files sometimes carry a few bytes of junk before the header; readers accept
+# the header within the first 1024 bytes, we look at the first 16 bytes only.
+MAGIC_WINDOW = 16
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The settings a user may choose for a job (validated by the API schema)."""
+
+    processor: str
+    words_per_sentence: int
+    pages_per_chunk: int
+    overlap_pages: int
+    max_retries: int
+
+
+def default_options(**given: object) -> JobOptions:
+    s = runtime.settings()
+    values: dict[str, object] = {
+        "processor": s.default_processor,
+        "words_per_sentence": 8,
+        "pages_per_chunk": s.default_pages_per_chunk,
+        "overlap_pages": s.default_overlap_pages,
+        "max_retries": s.default_max_retries,
+    }
+    values.update({k: v for k, v in given.items() if v is not None})
+    return JobOptions(**values)  # type: ignore[arg-type]
+
+
+def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions) -> Job:
+    """Stream the upload to the blob store, commit the job, then publish its split.
+
+    Raises ``QuireError`` with ``PDF_TOO_LARGE``, ``INVALID_PDF`` or
+    ``UNKNOWN_PROCESSOR``; nothing is stored when it does.
+    """
+    if options.processor not in available():
+        raise QuireError(
+            "UNKNOWN_PROCESSOR",
+            f"unknown processor {options.processor!r}",
+            {"available": available()},
+        )
+    settings = runtime.settings()
+    store = runtime.blobs()
+    job_id = str(uuid.uuid4())
+    key = f"jobs/{job_id}/source.pdf"
+    limit = settings.max_upload_mb * 1024 * 1024
+    try:
+        blob = store.put_stream(key, stream, max_bytes=limit)
+    except BlobTooLargeError:
+        raise QuireError(
+            "PDF_TOO_LARGE",
+            f"the PDF is larger than the {settings.max_upload_mb} MB upload limit",
+            {"max_bytes": limit},
+        ) from None
+    if PDF_MAGIC not in blob.head[:MAGIC_WINDOW]:
+        store.delete_prefix(f"jobs/{job_id}")
+        raise QuireError(
+            "INVALID_PDF",
+            "the file is not a PDF (it does not start with %PDF-)",
+            {"filename": filename},
+        )
+    job = Job(
+        id=job_id,
+        owner_id=owner.id,
+        filename=filename[:255] or "upload.pdf",
+        source_key=key,
+        source_sha256=blob.sha256,
+        source_size=blob.size,
+        processor=options.processor,
+        words_per_sentence=options.words_per_sentence,
+        pages_per_chunk=options.pages_per_chunk,
+        overlap_pages=options.overlap_pages,
+        max_retries=options.max_retries,
+        options={},
+        status=JobStatus.QUEUED.value,
+        step="queued",
+    )
+    db.session.add(job)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        store.delete_prefix(f"jobs/{job_id}")
+        raise
+    log.info("job %s: stored %s (%d bytes, sha256 %s)", job_id, job.filename, blob.size, blob.sha256)
+    dispatch.publish_split(job_id)
+    return job

@@ -1,0 +1,203 @@
+"""process_chunk: claim a chunk row, run its processor, record the outcome.
+
+Never raises into the chord: every outcome is written to the row and the caller
+gets a tiny deterministic value. A duplicate delivery finds the row claimed (a
+live lease) or finished and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from backend.blobstore import BlobMissingError
+from backend.errors import is_retryable
+from backend.extensions import db
+from backend.models import ChunkStatus, Job, JobChunk
+from backend.models.chunk import CLAIMABLE_CHUNK_STATUSES
+from backend.models.types import utcnow
+from backend.pipeline.errors import PipelineError
+from backend.pipeline.processors import get_processor
+from backend.pipeline.types import ChunkInput, ChunkOutput, ChunkSpec, ProcessSettings
+from backend.services import runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    chunk_pk: int
+    job_id: str
+    attempts: int
+
+
+def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
+    """``pending|retry_scheduled → processing``, ``attempts += 1``, with a lease.
+
+    Returns None when the row is not claimable (already processing, finished,
+    cancelled) or its job asked to cancel; a cancelled job's chunk is moved to
+    ``cancelled`` here so that no processor call starts after the cancel.
+    """
+    now = utcnow()
+    lease = now + timedelta(seconds=runtime.settings().lease_seconds)
+    live_jobs = select(Job.id).where(Job.cancel_requested_at.is_(None))
+    row = db.session.execute(
+        update(JobChunk)
+        .where(
+            JobChunk.id == chunk_pk,
+            JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES]),
+            JobChunk.job_id.in_(live_jobs),
+        )
+        .values(
+            status=ChunkStatus.PROCESSING.value,
+            attempts=JobChunk.attempts + 1,
+            lease_expires_at=lease,
+            celery_task_id=task_id,
+            updated_at=now,
+        )
+        .returning(JobChunk.job_id, JobChunk.attempts)
+    ).first()
+    if row is None:
+        _cancel_if_job_cancelled(chunk_pk)
+        db.session.commit()
+        return None
+    db.session.commit()
+    return Claim(chunk_pk=chunk_pk, job_id=row.job_id, attempts=row.attempts)
+
+
+def _cancel_if_job_cancelled(chunk_pk: int) -> None:
+    cancelled_jobs = select(Job.id).where(Job.cancel_requested_at.is_not(None))
+    db.session.execute(
+        update(JobChunk)
+        .where(
+            JobChunk.id == chunk_pk,
+            JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES]),
+            JobChunk.job_id.in_(cancelled_jobs),
+        )
+        .values(status=ChunkStatus.CANCELLED.value, updated_at=utcnow())
+    )
+
+
+def _record(claim: Claim, **values: Any) -> bool:
+    """Write the outcome, only if this attempt still holds the row (fencing)."""
+    values.setdefault("updated_at", utcnow())
+    values.setdefault("lease_expires_at", None)
+    result = db.session.execute(
+        update(JobChunk)
+        .where(
+            JobChunk.id == claim.chunk_pk,
+            JobChunk.status == ChunkStatus.PROCESSING.value,
+            JobChunk.attempts == claim.attempts,
+        )
+        .values(**values)
+        .returning(JobChunk.id)
+    )
+    won = result.first() is not None
+    db.session.commit()
+    if not won:
+        log.warning(
+            "job %s chunk %d: attempt %d lost its lease; outcome discarded",
+            claim.job_id,
+            claim.chunk_pk,
+            claim.attempts,
+        )
+    return won
+
+
+def _load_input(chunk: JobChunk, job: Job) -> ChunkInput:
+    spec = ChunkSpec(
+        index=chunk.chunk_id,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        read_start=chunk.read_start,
+        read_end=chunk.read_end,
+        overlap=job.overlap_pages,
+    )
+    settings = ProcessSettings(words_per_sentence=job.words_per_sentence)
+    return ChunkInput(pdf_bytes=runtime.blobs().get_bytes(chunk.storage_key), spec=spec, settings=settings)
+
+
+def _job_cancelled(job_id: str) -> bool:
+    db.session.expire_all()
+    requested = db.session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id))
+    return requested is not None
+
+
+def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
+    """Process one chunk by its primary key; returns ``{"chunk": pk, "status": …}``."""
+    claim = claim_chunk(chunk_pk, task_id)
+    if claim is None:
+        status = db.session.scalar(select(JobChunk.status).where(JobChunk.id == chunk_pk))
+        log.info("chunk %d: not claimable (%s); duplicate or cancelled delivery", chunk_pk, status)
+        return {"chunk": chunk_pk, "status": status or "missing"}
+
+    chunk = db.session.get(JobChunk, chunk_pk)
+    job = db.session.get(Job, claim.job_id)
+    assert chunk is not None and job is not None
+    max_attempts = runtime.settings().max_attempts
+    if claim.attempts > max_attempts:
+        # Each delivery counts; a chunk that keeps killing its worker must stop.
+        _record(
+            claim,
+            status=ChunkStatus.FAILED.value,
+            last_error=f"delivered {claim.attempts} times without finishing; giving up",
+            last_error_code="WORKER_LOST",
+            error_retryable=False,
+        )
+        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
+
+    if _job_cancelled(claim.job_id):
+        _record(claim, status=ChunkStatus.CANCELLED.value)
+        return {"chunk": chunk_pk, "status": ChunkStatus.CANCELLED.value}
+
+    log_ctx = (claim.job_id, chunk.chunk_id, claim.attempts)
+    try:
+        chunk_input = _load_input(chunk, job)
+        output: ChunkOutput = get_processor(job.processor).process(chunk_input)
+    except PipelineError as exc:
+        log.warning("job %s chunk %d attempt %d: %s %s", *log_ctx, exc.code, exc.message)
+        _record(
+            claim,
+            status=ChunkStatus.FAILED.value,
+            last_error=exc.message,
+            last_error_code=exc.code,
+            error_retryable=is_retryable(exc.code),
+        )
+        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
+    except BlobMissingError as exc:
+        _record(
+            claim,
+            status=ChunkStatus.FAILED.value,
+            last_error=f"the chunk's PDF is missing from the blob store ({exc})",
+            last_error_code="BLOB_MISSING",
+            error_retryable=False,
+        )
+        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
+    except Exception as exc:
+        # A bug or an unclassified library error: keep the worker alive, record
+        # it, and let the retry policy decide (it may be transient).
+        log.exception("job %s chunk %d attempt %d: unexpected error", *log_ctx)
+        _record(
+            claim,
+            status=ChunkStatus.FAILED.value,
+            last_error=f"{type(exc).__name__}: {exc}",
+            last_error_code="PROCESSOR_ERROR",
+            error_retryable=True,
+        )
+        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
+
+    _record(
+        claim,
+        status=ChunkStatus.SUCCESS.value,
+        result_json=output.to_dict(),
+        processed_at=utcnow(),
+        last_error=None,
+        last_error_code=None,
+        error_retryable=False,
+    )
+    log.info("job %s chunk %d attempt %d: %d sentences", *log_ctx, len(output.sentences))
+    return {"chunk": chunk_pk, "status": ChunkStatus.SUCCESS.value}

@@ -1,0 +1,111 @@
+"""Manual retry of a job's chunks (operators and owners)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from backend.errors import QuireError
+from backend.extensions import db
+from backend.models import ChunkStatus, Job, JobChunk, JobStatus
+from backend.models.types import utcnow
+from backend.services import audit, dispatch
+from backend.services.states import job_cas
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_JOB_STATUSES = (
+    JobStatus.PROCESSING.value,
+    JobStatus.RETRYING.value,
+    JobStatus.COMPLETED.value,
+    JobStatus.PARTIAL.value,
+    JobStatus.FAILED.value,
+)
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    retried_count: int
+    chunk_ids: list[int]
+    round: int
+
+
+def retry_chunks(
+    job: Job, user_id: int, chunk_ids: Sequence[int] | None = None, force: bool = False
+) -> RetryOutcome:
+    """Send failed chunks (and, with ``force``, successful ones) back to work.
+
+    Without ``chunk_ids`` every failed chunk is retried. The job goes back to
+    ``processing`` under a new round and finalizes again when they end.
+    """
+    if job.status not in RETRYABLE_JOB_STATUSES:
+        raise QuireError(
+            "JOB_STATE_CONFLICT",
+            f"a {job.status} job cannot be retried",
+            {"status": job.status},
+        )
+    eligible = [ChunkStatus.FAILED.value] + ([ChunkStatus.SUCCESS.value] if force else [])
+    query = select(JobChunk.id, JobChunk.chunk_id, JobChunk.status).where(JobChunk.job_id == job.id)
+    if chunk_ids:
+        wanted = sorted(set(chunk_ids))
+        rows = db.session.execute(query.where(JobChunk.chunk_id.in_(wanted))).all()
+        unknown = sorted(set(wanted) - {r.chunk_id for r in rows})
+        if unknown:
+            raise QuireError(
+                "INVALID_PARAMS",
+                f"job {job.id} has no chunks {unknown}",
+                {"unknown_chunk_ids": unknown},
+            )
+        targets = [r for r in rows if r.status in eligible]
+    else:
+        targets = list(db.session.execute(query.where(JobChunk.status.in_(eligible))).all())
+    if not targets:
+        raise QuireError(
+            "NOTHING_TO_RETRY",
+            "no chunk is in a retryable state"
+            + ("" if force else " (use force to re-run successful chunks)"),
+        )
+
+    next_round = job.round + 1
+    # The job CAS names the round we read: a finalize or another retry that
+    # committed in between makes it miss, and we refuse rather than race.
+    if not job_cas(
+        job.id,
+        RETRYABLE_JOB_STATUSES,
+        Job.round == job.round,
+        round=next_round,
+        status=JobStatus.PROCESSING.value,
+        step="manual retry",
+        finished_at=None,
+        error_code=None,
+        error_message=None,
+    ):
+        db.session.rollback()
+        raise QuireError("JOB_STATE_CONFLICT", "the job changed while retrying; try again")
+    moved = list(
+        db.session.scalars(
+            update(JobChunk)
+            .where(
+                JobChunk.id.in_([t.id for t in targets]),
+                JobChunk.status.in_(eligible),
+            )
+            .values(
+                status=ChunkStatus.RETRY_SCHEDULED.value,
+                attempts=0,
+                last_error=None,
+                last_error_code=None,
+                error_retryable=False,
+                updated_at=utcnow(),
+            )
+            .returning(JobChunk.id)
+        )
+    )
+    moved_ids = sorted(t.chunk_id for t in targets if t.id in set(moved))
+    audit.record("retry", user_id, job.id, chunk_ids=moved_ids, force=force, round=next_round)
+    db.session.commit()
+    log.info("job %s: manual retry of %d chunks, round %d", job.id, len(moved), next_round)
+    dispatch.publish_round(job.id, moved, next_round)
+    return RetryOutcome(retried_count=len(moved), chunk_ids=moved_ids, round=next_round)
