@@ -55,8 +55,12 @@ def _configure(app: APIFlask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=400,
-        SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        INFO={"description": "Upload long PDFs, follow their chunks, retry failures, get sentences."},
+        SECURITY_SCHEMES={
+            "BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        },
+        INFO={
+            "description": "Upload long PDFs, follow their chunks, retry failures, get sentences."
+        },
     )
     app.extensions["quire_settings"] = settings
     app.extensions["quire_blobs"] = FileBlobStore(settings.blob_root)

@@ -84,7 +84,11 @@ _embedded_lock = threading.Lock()
 def ensure_embedded_worker(app: Flask) -> None:
     """Start the in-process worker once per app (embedded mode only)."""
     settings: Settings = app.extensions["quire_settings"]
-    if not settings.embedded or "quire_embedded_worker" in app.extensions:
+    if (
+        not settings.embedded
+        or not settings.embedded_worker
+        or "quire_embedded_worker" in app.extensions
+    ):
         return
     with _embedded_lock:
         if "quire_embedded_worker" in app.extensions:

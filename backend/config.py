@@ -66,6 +66,8 @@ class Settings:
     lease_margin_seconds: int = 60
     max_attempts: int = 5
     embedded_concurrency: int = 4
+    # Off in tests that want messages queued but not consumed.
+    embedded_worker: bool = True
     access_token_minutes: int = 60
     refresh_token_days: int = 30
 
@@ -125,6 +127,7 @@ class Settings:
             chunk_time_limit=_int(env, "QUIRE_CHUNK_TIME_LIMIT", 300, 2, 3600),
             max_attempts=_int(env, "QUIRE_MAX_ATTEMPTS", 5, 1, 50),
             embedded_concurrency=_int(env, "QUIRE_EMBEDDED_CONCURRENCY", 4, 1, 64),
+            embedded_worker=env.get("QUIRE_EMBEDDED_WORKER", "1") not in ("0", "false", "no"),
             access_token_minutes=_int(env, "QUIRE_ACCESS_TOKEN_MINUTES", 60, 1, 1440),
             refresh_token_days=_int(env, "QUIRE_REFRESH_TOKEN_DAYS", 30, 1, 365),
         )
@@ -137,7 +140,10 @@ class Settings:
         if not self.embedded:
             missing = [
                 name
-                for name, value in (("SECRET_KEY", self.secret_key), ("JWT_SECRET_KEY", self.jwt_secret_key))
+                for name, value in (
+                    ("SECRET_KEY", self.secret_key),
+                    ("JWT_SECRET_KEY", self.jwt_secret_key),
+                )
                 if not value
             ]
             raise ConfigError(

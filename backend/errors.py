@@ -40,10 +40,14 @@ _KINDS = [
     ErrorKind("QUOTA_EXHAUSTED", 429, True, "The processor's quota is exhausted."),
     ErrorKind("LLM_TIMEOUT", 504, True, "The language model did not answer in time."),
     ErrorKind("LLM_BAD_OUTPUT", 502, True, "The language model answered badly."),
-    ErrorKind("CONTENT_BLOCKED", 422, False, "The content was blocked by the model's safety filter."),
+    ErrorKind(
+        "CONTENT_BLOCKED", 422, False, "The content was blocked by the model's safety filter."
+    ),
     ErrorKind("TRANSIENT_ERROR", 503, True, "A temporary failure; it will be retried."),
     ErrorKind("PROCESSOR_ERROR", 500, True, "The processor failed unexpectedly."),
-    ErrorKind("WORKER_LOST", 500, False, "The worker died while processing this chunk, repeatedly."),
+    ErrorKind(
+        "WORKER_LOST", 500, False, "The worker died while processing this chunk, repeatedly."
+    ),
     ErrorKind("BLOB_MISSING", 500, False, "A stored file is missing."),
     ErrorKind("INTERNAL_ERROR", 500, False, "Internal error."),
     ErrorKind("DB_QUERY_ERROR", 500, False, "A database query failed."),

@@ -22,9 +22,11 @@ def job_links(job_id: str) -> dict[str, str]:
 
 def progress(job: Job, counts: dict[str, int]) -> dict[str, Any]:
     total = job.total_chunks
-    done = counts[ChunkStatus.SUCCESS.value] + counts[ChunkStatus.FAILED.value] + counts[
-        ChunkStatus.CANCELLED.value
-    ]
+    done = (
+        counts[ChunkStatus.SUCCESS.value]
+        + counts[ChunkStatus.FAILED.value]
+        + counts[ChunkStatus.CANCELLED.value]
+    )
     return {
         "total": total,
         "done": done,

@@ -50,7 +50,11 @@ def run_embedded(
 ) -> str:
     """Submit ``pdf``, show progress until the job ends, write the result; return the status."""
     console = console or Console()
-    overrides: dict[str, Any] = {"broker_url": MEMORY_BROKER, "database_url": "", "result_backend": ""}
+    overrides: dict[str, Any] = {
+        "broker_url": MEMORY_BROKER,
+        "database_url": "",
+        "result_backend": "",
+    }
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
     app = create_app(overrides)
@@ -89,7 +93,9 @@ def run_embedded(
         stop_embedded_worker(app)
 
 
-def _follow(client: FlaskClient, headers: dict[str, str], job_id: str, console: Console) -> dict[str, Any]:
+def _follow(
+    client: FlaskClient, headers: dict[str, str], job_id: str, console: Console
+) -> dict[str, Any]:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -113,9 +119,15 @@ def _follow(client: FlaskClient, headers: dict[str, str], job_id: str, console: 
             time.sleep(0.1)
 
 
-def _print_summary(client: FlaskClient, headers: dict[str, str], job: dict[str, Any], console: Console) -> None:
-    chunks = _check(client.get(f"/api/v1/jobs/{job['id']}/chunks?per_page=500", headers=headers), 200)
-    table = Table(title=f"job {job['status']}: {job['page_count'] or 0} pages, {job['total_chunks']} chunks")
+def _print_summary(
+    client: FlaskClient, headers: dict[str, str], job: dict[str, Any], console: Console
+) -> None:
+    chunks = _check(
+        client.get(f"/api/v1/jobs/{job['id']}/chunks?per_page=500", headers=headers), 200
+    )
+    table = Table(
+        title=f"job {job['status']}: {job['page_count'] or 0} pages, {job['total_chunks']} chunks"
+    )
     for column in ("status", "chunks"):
         table.add_column(column)
     for status, count in chunks["summary"].items():

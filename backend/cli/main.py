@@ -18,19 +18,43 @@ def cli() -> None:
 
 @cli.command("process")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--words", "words", type=click.IntRange(3, 50), default=8, show_default=True,
-              help="maximum words per sentence")
+@click.option(
+    "--words",
+    "words",
+    type=click.IntRange(3, 50),
+    default=8,
+    show_default=True,
+    help="maximum words per sentence",
+)
 @click.option("--pages-per-chunk", type=click.IntRange(1, 500), default=20, show_default=True)
-@click.option("--overlap", type=click.IntRange(0, 10), default=1, show_default=True,
-              help="pages each chunk reads beyond its own on each side")
+@click.option(
+    "--overlap",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="pages each chunk reads beyond its own on each side",
+)
 @click.option("--processor", default="local", show_default=True)
 @click.option("--max-retries", type=click.IntRange(0, 10), default=3, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="result file (default: PDF name + .sentences.json)")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="where the embedded database and blobs live (default ./quire-data)")
-@click.option("--show", type=click.IntRange(0, 1000), default=12, show_default=True,
-              help="how many sentences to print")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="result file (default: PDF name + .sentences.json)",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where the embedded database and blobs live (default ./quire-data)",
+)
+@click.option(
+    "--show",
+    type=click.IntRange(0, 1000),
+    default=12,
+    show_default=True,
+    help="how many sentences to print",
+)
 def process(
     pdf: Path,
     words: int,

@@ -23,5 +23,3 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, nullable=False, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
-
-

@@ -22,7 +22,9 @@ class ChunkStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-TERMINAL_CHUNK_STATUSES = frozenset({ChunkStatus.SUCCESS, ChunkStatus.FAILED, ChunkStatus.CANCELLED})
+TERMINAL_CHUNK_STATUSES = frozenset(
+    {ChunkStatus.SUCCESS, ChunkStatus.FAILED, ChunkStatus.CANCELLED}
+)
 CLAIMABLE_CHUNK_STATUSES = frozenset({ChunkStatus.PENDING, ChunkStatus.RETRY_SCHEDULED})
 
 
@@ -45,7 +47,9 @@ class JobChunk(db.Model):  # type: ignore[name-defined,misc]
     storage_key: Mapped[str] = mapped_column(String(512), nullable=False)
     payload_size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default=ChunkStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, default=ChunkStatus.PENDING.value
+    )
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     max_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -35,7 +35,9 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_jobs_owner_created", "owner_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     source_key: Mapped[str] = mapped_column(String(512), nullable=False)
     source_sha256: Mapped[str] = mapped_column(String(64), nullable=False)

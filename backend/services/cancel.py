@@ -25,7 +25,9 @@ def cancel_job(job: Job, user_id: int) -> str:
     flag when they claim their row and again just before calling the processor.
     """
     if job.is_terminal:
-        raise QuireError("JOB_STATE_CONFLICT", f"the job is already {job.status}", {"status": job.status})
+        raise QuireError(
+            "JOB_STATE_CONFLICT", f"the job is already {job.status}", {"status": job.status}
+        )
     now = utcnow()
     # A job not yet split has nothing running: it is cancelled at once.
     if job_cas(

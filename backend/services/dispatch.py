@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from celery import chord, current_app, group
+from celery import Celery, chord, group
 from flask import current_app as flask_app
 from sqlalchemy import update
 
@@ -21,8 +21,12 @@ from backend.models import Job
 log = logging.getLogger(__name__)
 
 
-def _before_publish() -> None:
-    ensure_embedded_worker(flask_app._get_current_object())  # type: ignore[attr-defined]
+def _celery() -> Celery:
+    """This Flask app's Celery app (not Celery's global default: tests run several)."""
+    app = flask_app._get_current_object()  # type: ignore[attr-defined]
+    ensure_embedded_worker(app)
+    celery_app: Celery = app.extensions["celery"]
+    return celery_app
 
 
 def _mark_pending(job_id: str, pending: bool) -> None:
@@ -32,9 +36,8 @@ def _mark_pending(job_id: str, pending: bool) -> None:
 
 def publish_split(job_id: str) -> bool:
     """Publish ``split_job``; on broker failure leave the job ``dispatch_pending``."""
-    _before_publish()
     try:
-        current_app.send_task("quire.split_job", args=[job_id])
+        _celery().send_task("quire.split_job", args=[job_id])
     except Exception:
         log.exception("job %s: could not publish split_job; left for the reconciler", job_id)
         _mark_pending(job_id, True)
@@ -46,15 +49,15 @@ def publish_round(
     job_id: str, chunk_pks: Sequence[int], round_no: int, countdown: float = 0.0
 ) -> bool:
     """Start ``chord(process_chunk × N)(finalize_job(job_id, round))``."""
-    _before_publish()
+    celery_app = _celery()
     header = group(
-        current_app.signature("quire.process_chunk", args=[pk], countdown=countdown or None)
+        celery_app.signature("quire.process_chunk", args=[pk], countdown=countdown or None)
         for pk in chunk_pks
     )
-    body = current_app.signature("quire.finalize_job", args=[job_id, round_no], immutable=True)
+    body = celery_app.signature("quire.finalize_job", args=[job_id, round_no], immutable=True)
     try:
         if chunk_pks:
-            chord(header)(body)
+            chord(header, app=celery_app)(body)
         else:
             body.apply_async()
     except Exception:
@@ -71,9 +74,8 @@ def publish_round(
 
 
 def publish_finalize(job_id: str, round_no: int) -> bool:
-    _before_publish()
     try:
-        current_app.send_task("quire.finalize_job", args=[job_id, round_no])
+        _celery().send_task("quire.finalize_job", args=[job_id, round_no])
     except Exception:
         log.exception("job %s: could not publish finalize_job", job_id)
         _mark_pending(job_id, True)

@@ -52,7 +52,9 @@ def finalize_job(job_id: str, round_no: int) -> str:
         return job.status
     counts = chunk_counts(job_id)
     if unfinished(counts):
-        log.info("job %s round %d: %d chunks unfinished; waiting", job_id, round_no, unfinished(counts))
+        log.info(
+            "job %s round %d: %d chunks unfinished; waiting", job_id, round_no, unfinished(counts)
+        )
         return "waiting"
     if not _take_round(job):
         db.session.rollback()
@@ -141,7 +143,9 @@ def _merge(job: Job) -> str:
     elif merged.succeeded:
         status = JobStatus.PARTIAL
         code = "PARTIAL_RESULT"
-        message = f"{len(merged.failed_chunks)} chunks failed; pages {merged.missing_ranges} are missing"
+        message = (
+            f"{len(merged.failed_chunks)} chunks failed; pages {merged.missing_ranges} are missing"
+        )
     else:
         codes = Counter(f["error_code"] for f in merged.failed_chunks)
         code = codes.most_common(1)[0][0] or "PROCESSOR_ERROR"

@@ -66,6 +66,7 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
     try:
         blob = store.put_stream(key, stream, max_bytes=limit)
     except BlobTooLargeError:
+        store.delete_prefix(f"jobs/{job_id}")
         raise QuireError(
             "PDF_TOO_LARGE",
             f"the PDF is larger than the {settings.max_upload_mb} MB upload limit",
@@ -101,6 +102,8 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
         db.session.rollback()
         store.delete_prefix(f"jobs/{job_id}")
         raise
-    log.info("job %s: stored %s (%d bytes, sha256 %s)", job_id, job.filename, blob.size, blob.sha256)
+    log.info(
+        "job %s: stored %s (%d bytes, sha256 %s)", job_id, job.filename, blob.size, blob.sha256
+    )
     dispatch.publish_split(job_id)
     return job

@@ -118,7 +118,9 @@ def _load_input(chunk: JobChunk, job: Job) -> ChunkInput:
         overlap=job.overlap_pages,
     )
     settings = ProcessSettings(words_per_sentence=job.words_per_sentence)
-    return ChunkInput(pdf_bytes=runtime.blobs().get_bytes(chunk.storage_key), spec=spec, settings=settings)
+    return ChunkInput(
+        pdf_bytes=runtime.blobs().get_bytes(chunk.storage_key), spec=spec, settings=settings
+    )
 
 
 def _job_cancelled(job_id: str) -> bool:
@@ -137,7 +139,8 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
 
     chunk = db.session.get(JobChunk, chunk_pk)
     job = db.session.get(Job, claim.job_id)
-    assert chunk is not None and job is not None
+    assert chunk is not None
+    assert job is not None
     max_attempts = runtime.settings().max_attempts
     if claim.attempts > max_attempts:
         # Each delivery counts; a chunk that keeps killing its worker must stop.

@@ -12,7 +12,7 @@ from backend.extensions import db
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.types import utcnow
 from backend.pipeline import split as splitter
-from backend.pipeline.errors import PipelineError
+from backend.pipeline.errors import InvalidPdfError, PipelineError
 from backend.services import dispatch, runtime
 from backend.services.states import fail_job, job_cas
 
@@ -65,7 +65,7 @@ def split_job(job_id: str) -> str:
         reader = splitter.open_pdf(store.local_path(job.source_key))
         pages = splitter.page_count(reader)
         if pages == 0:
-            raise splitter.InvalidPdfError("the PDF has no pages")
+            raise InvalidPdfError("the PDF has no pages")
         specs = splitter.plan_chunks(pages, job.pages_per_chunk, job.overlap_pages)
         rows = []
         for spec, data in splitter.iter_chunk_pdfs(reader, specs):

@@ -1,0 +1,52 @@
+# Quire: `make demo` and `make test` work on a fresh machine; each builds the venv it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := build/demo
+
+.PHONY: venv demo test test-fast test-unit test-integration test-e2e lint typecheck format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: generate a 64-page French novel and process it end to end in embedded mode
+demo: $(STAMP)
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/python -m backend.demo.sample_book $(DEMO_DIR)/roman-exemple.pdf
+	QUIRE_DATA_DIR=$(DEMO_DIR)/quire-data $(BIN)/quire process $(DEMO_DIR)/roman-exemple.pdf \
+		--words 8 --pages-per-chunk 8 --overlap 1 --out $(DEMO_DIR)/roman-exemple.sentences.json
+
+## test: the whole suite (unit, integration on Postgres, e2e on Redis + a real worker)
+test: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -q tests/integration
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -q tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check backend tests bench celery_worker.py
+	$(BIN)/ruff format --check backend tests bench celery_worker.py
+
+format: $(STAMP)
+	$(BIN)/ruff format backend tests bench celery_worker.py
+	$(BIN)/ruff check --fix backend tests bench celery_worker.py
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf build $(VENV) quire-data

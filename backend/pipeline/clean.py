@@ -1,0 +1,236 @@
+"""Repair extracted text: characters, running headers, hyphenation, line wraps.
+
+The result is a flat list of :class:`Token` (whitespace-free words and
+punctuation) that remembers the page each came from and where a sentence must
+start regardless of punctuation (a dialogue line, the line after a title).
+
+Every decision looks at a bounded neighbourhood — a page and the pages at most
+two away for running headers, a line and the next for everything else — so a
+chunk that reads a few pages around its own cleans them exactly as a run over
+the whole document does.
+
+Heuristics
+----------
+* Running headers/footers: the first two and last two lines of a page are
+  candidates, stripped from the edge inwards. A line goes if it is only a page
+  number ("12", "- 12 -", "— 12 —", "Page 12", "12 / 80"), or if it is short
+  (≤ 12 words), has no sentence punctuation, does not open a quote or a
+  dialogue, and its normalised form (casefolded, digits → ``#``) appears among
+  the top (resp. bottom) two lines of another page at most two pages away.
+  Two pages away is what alternating headers (author on even pages, title on
+  odd pages) need.
+* Hyphenation: a line (or page) ending in ``letter-`` is glued to the next
+  line's first word. The hyphen is kept when it is probably a real one: the
+  next part starts with a capital or a digit, the left part is already a
+  compound (``c'est-à-`` + ``dire``), the right part is a clitic or a known
+  second half (``il``, ``t-elle``, ``même``, ``être``, ``dessus``...) or has at
+  most two letters — French typesetting leaves at least three letters after a
+  break, so ``-on``, ``-ci``, ``-là`` are real hyphens. Otherwise the hyphen
+  goes (``ex-`` + ``emple`` → ``exemple``).
+* Hard breaks: a line starting with an em or en dash after a line that ends a
+  sentence (or a colon) is a dialogue line; a short line without punctuation
+  followed by a capitalised line is a title (shorter than 60 % of the page's
+  median line, or any line on a page of short lines such as a title page).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_LIGATURES = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+}
+# Non-breaking, narrow and typographic spaces become plain spaces: the French
+# space before « ; : ! ? » survives as an ordinary space.
+_SPACES = dict.fromkeys(
+    ["\u00a0", "\u202f", "\u2007", "\u2009", "\u200a", "\u3000", "\t", "\f", "\v"]
+    + [chr(c) for c in range(0x2000, 0x2007)],
+    " ",
+)
+_INVISIBLE = dict.fromkeys(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"], "")
+_HYPHENS = {"\u2010": "-", "\u2011": "-"}
+_CHAR_MAP = str.maketrans({**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS})
+
+_SOFT_HYPHEN = "\u00ad"
+_PAGE_NUMBER = re.compile(
+    r"^[\s\-–—·•|]*(?:(?:page|p\.)\s*)?\d{1,4}(?:\s*(?:/|sur|of)\s*\d{1,4})?[\s\-–—·•|]*$",
+    re.IGNORECASE,
+)
+_SENTENCE_END_CHARS = ".!?…:»”\")"
+_NOT_TITLE_END_CHARS = _SENTENCE_END_CHARS + ";,-"
+_BROKEN_WORD = re.compile(r"\w-$")
+_DASHES = ("—", "–")
+
+# Second halves that make a hyphen at a line end a real one (see module doc).
+_KEEP_RIGHT = frozenset(
+    "elle elles ils nous vous même mêmes moi toi eux soi être delà dessus dessous "
+    "uns unes midi".split()
+)
+_KEEP_PAIRS = frozenset(
+    {("là", "bas"), ("là", "haut"), ("avant", "hier"), ("après", "demain"),
+     ("grand", "mère"), ("grand", "père"), ("belle", "mère"), ("beau", "père")}
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A whitespace-free piece of cleaned text.
+
+    ``page`` is the 0-based index of the page it comes from in the list given to
+    :func:`clean_pages` (a word glued across a page break counts as being on
+    the page of its second half); ``hard_break`` says a sentence starts here.
+    """
+
+    text: str
+    page: int
+    hard_break: bool = False
+
+
+def normalize_chars(text: str) -> str:
+    """NFC, ligatures → letters, exotic spaces → space, soft hyphens resolved.
+
+    A soft hyphen at the end of a line is kept (it marks a word to glue to the
+    next line, see :func:`clean_pages`); anywhere else it is dropped.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))", "\x00", text)
+    return text.replace(_SOFT_HYPHEN, "").replace("\x00", _SOFT_HYPHEN)
+
+
+def page_lines(text: str) -> list[str]:
+    """The non-empty lines of a page, normalised, with collapsed spaces."""
+    lines = (" ".join(line.split()) for line in normalize_chars(text).split("\n"))
+    return [line for line in lines if line]
+
+
+def is_page_number_line(line: str) -> bool:
+    """True for a line that is only a page number: "12", "— 12 —", "Page 12"."""
+    return bool(_PAGE_NUMBER.match(line))
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "#", line.casefold()).strip()
+
+
+def _may_run(line: str) -> bool:
+    """Could ``line`` be a running header/footer (before checking repetition)?"""
+    words = line.split()
+    return (
+        0 < len(words) <= 12
+        and line[-1] not in _SENTENCE_END_CHARS
+        and not line.startswith(("«", "“", '"', "—", "–", "-"))
+        and any(ch.isalpha() for ch in line)
+    )
+
+
+def strip_running_lines(pages: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Remove page numbers and repeated headers/footers from each page's lines."""
+    tops = [{_key(line) for line in lines[:2]} for lines in pages]
+    bottoms = [{_key(line) for line in lines[-2:]} for lines in pages]
+    result: list[list[str]] = []
+    for i, lines in enumerate(pages):
+        near = [j for j in range(i - 2, i + 3) if j != i and 0 <= j < len(pages)]
+        top_keys = set().union(*(tops[j] for j in near))
+        bottom_keys = set().union(*(bottoms[j] for j in near))
+
+        def running(line: str, keys: set[str]) -> bool:
+            return is_page_number_line(line) or (_may_run(line) and _key(line) in keys)
+
+        start, end = 0, len(lines)
+        while start < min(2, end) and running(lines[start], top_keys):
+            start += 1
+        while end > max(start, len(lines) - 2) and running(lines[end - 1], bottom_keys):
+            end -= 1
+        result.append(list(lines[start:end]))
+    return result
+
+
+def is_real_hyphen(left: str, right: str) -> bool:
+    """Is the hyphen ending ``left`` (at a line end) part of the word ``left+right``?"""
+    head = left[:-1]
+    tail = right.rstrip(".,;:!?…»”\")'’").casefold()
+    if not right[:1].isalpha() or not right[0].islower():
+        return True
+    if "-" in head or "-" in tail:
+        return True
+    letters = sum(ch.isalpha() for ch in tail)
+    last_part = re.split(r"['’]", head.casefold())[-1]
+    return letters <= 2 or tail in _KEEP_RIGHT or (last_part, tail) in _KEEP_PAIRS
+
+
+def join_broken_word(left: str, right: str) -> str:
+    """Glue a word broken at a line end: ``ex-``+``emple`` → ``exemple``."""
+    if left.endswith(_SOFT_HYPHEN):
+        return left[:-1] + right
+    return left + right if is_real_hyphen(left, right) else left[:-1] + right
+
+
+def _title_like(line: str, median: float) -> bool:
+    return (
+        line[-1] not in _NOT_TITLE_END_CHARS
+        and len(line.split()) <= 8
+        and (len(line) < 0.6 * median or median < 30)
+    )
+
+
+def _starts_sentence(word: str) -> bool:
+    head = word.lstrip("«“\"(")
+    return word.startswith(("«", "“") + _DASHES) or (head[:1].isupper() or head[:1].isdigit())
+
+
+def clean_pages(pages: Sequence[str], *, fix_hyphenation: bool = True) -> list[Token]:
+    """Clean the raw texts of consecutive pages into one token stream."""
+    lines_per_page = strip_running_lines([page_lines(text) for text in pages])
+    tokens: list[Token] = []
+    glue = False  # the last token is a word broken at a line end
+    prev_end = "."  # last character of the previous line ("." at the start)
+    prev_title = False
+    for page, lines in enumerate(lines_per_page):
+        median = statistics.median(len(line) for line in lines) if lines else 0.0
+        for line in lines:
+            first, *rest = line.split()
+            if glue and first[:1].isalnum():
+                last = tokens.pop()
+                tokens.append(Token(join_broken_word(last.text, first), page, last.hard_break))
+            else:
+                if tokens and tokens[-1].text.endswith(_SOFT_HYPHEN):
+                    tokens[-1] = _drop_soft_hyphen(tokens[-1])
+                hard = (prev_title and _starts_sentence(first)) or (
+                    first.startswith(_DASHES) and prev_end in _SENTENCE_END_CHARS
+                )
+                tokens.append(Token(first, page, hard))
+            tokens.extend(Token(word, page) for word in rest)
+            last_text = tokens[-1].text
+            glue = last_text.endswith(_SOFT_HYPHEN) or (
+                fix_hyphenation and bool(_BROKEN_WORD.search(last_text))
+            )
+            prev_end = line[-1]
+            prev_title = _title_like(line, median)
+    if tokens and tokens[-1].text.endswith(_SOFT_HYPHEN):
+        tokens[-1] = _drop_soft_hyphen(tokens[-1])
+    return tokens
+
+
+def _drop_soft_hyphen(token: Token) -> Token:
+    return Token(token.text.rstrip(_SOFT_HYPHEN), token.page, token.hard_break)
+
+
+def clean_text(pages: Sequence[str], *, fix_hyphenation: bool = True) -> str:
+    """The cleaned text of ``pages``: words joined by spaces, hard breaks as newlines."""
+    parts: list[str] = []
+    for token in clean_pages(pages, fix_hyphenation=fix_hyphenation):
+        if parts:
+            parts.append("\n" if token.hard_break else " ")
+        parts.append(token.text)
+    return "".join(parts)

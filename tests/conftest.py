@@ -1,0 +1,133 @@
+"""Shared fixtures: a real PostgreSQL database and the Flask apps bound to it.
+
+The database ``quire_test`` (override with QUIRE_TEST_DB) is ours: it is dropped
+and created at the start of the session. Tables are truncated after every test
+that used the database, because services commit (often from worker threads),
+which an outer transaction could not roll back.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from apiflask import APIFlask
+from flask.testing import FlaskClient
+from flask_jwt_extended import create_access_token
+from flask_migrate import upgrade
+from pypdf import PdfWriter
+from sqlalchemy import text
+
+from backend import create_app
+from backend.extensions import db
+from backend.models import User
+from backend.services import users
+
+PG_HOST = os.environ.get("QUIRE_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("QUIRE_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("QUIRE_TEST_PG_USER", "postgres")
+TEST_DB = os.environ.get("QUIRE_TEST_DB", "quire_test")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pg_url(database: str) -> str:
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create a database of ours; returns its URL."""
+    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg_url(name)
+
+
+def blank_pdf(pages: int) -> bytes:
+    """A PDF of ``pages`` blank pages (for tests where the content does not matter)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=200, height=200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return recreate_database(TEST_DB)
+
+
+def build_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
+    app = create_app({"database_url": database_url, "data_dir": data_dir, **overrides})
+    with app.app_context():
+        upgrade(directory=str(app.extensions["migrate"].directory))
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> APIFlask:
+    """The API on real Postgres; messages go to an in-memory queue nobody consumes."""
+    return build_app(
+        database_url,
+        tmp_path_factory.mktemp("quire-data"),
+        broker_url="memory://",
+        result_backend="cache+memory://",
+        embedded_worker=False,
+    )
+
+
+def truncate_all(flask_app: APIFlask) -> None:
+    with flask_app.app_context():
+        db.session.execute(
+            text("TRUNCATE audit_logs, job_chunks, jobs, users RESTART IDENTITY CASCADE")
+        )
+        db.session.commit()
+
+
+@pytest.fixture
+def client(app: APIFlask) -> Iterator[FlaskClient]:
+    yield app.test_client()
+    truncate_all(app)
+
+
+@pytest.fixture
+def make_user(app: APIFlask) -> Any:
+    """``make_user(email, role="user") -> (user_id, auth headers)``."""
+
+    def _make(email: str, role: str = "user") -> tuple[int, dict[str, str]]:
+        with app.app_context():
+            user: User = users.register_user(email, "correct horse battery", role=role)
+            token = create_access_token(identity=str(user.id))
+            return user.id, {"Authorization": f"Bearer {token}"}
+
+    return _make
+
+
+@pytest.fixture
+def alice(make_user: Any) -> dict[str, str]:
+    return make_user("alice@example.com")[1]
+
+
+@pytest.fixture
+def bob(make_user: Any) -> dict[str, str]:
+    return make_user("bob@example.com")[1]
+
+
+@pytest.fixture
+def operator(make_user: Any) -> dict[str, str]:
+    return make_user("ops@example.com", role="operator")[1]
+
+
+def upload(
+    client: FlaskClient, headers: dict[str, str], pdf: bytes, name: str = "book.pdf", **form: Any
+) -> Any:
+    data: dict[str, Any] = {"file": (io.BytesIO(pdf), name)}
+    data.update({k: str(v) for k, v in form.items()})
+    return client.post(
+        "/api/v1/jobs", data=data, headers=headers, content_type="multipart/form-data"
+    )
