@@ -2,5 +2,5 @@
 
 from backend import create_app
 
-app = create_app()
-celery = app.extensions["celery"]
+flask_app = create_app()
+celery_app = flask_app.extensions["celery"]

@@ -15,6 +15,7 @@ from apiflask import APIFlask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from backend.api.schemas import ERROR_SCHEMA
 from backend.blobstore import FileBlobStore
 from backend.config import Settings
 from backend.extensions import db, jwt, migrate
@@ -22,9 +23,15 @@ from backend.extensions import db, jwt, migrate
 __version__ = "0.1.0"
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> APIFlask:
-    """Build the app: settings → extensions → blueprints, errors, CLI → logging."""
-    settings = Settings.from_env()
+def create_app(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> APIFlask:
+    """Build the app: settings → extensions → blueprints, errors, CLI → logging.
+
+    ``env`` replaces ``os.environ`` as the source of settings (the embedded CLI
+    passes the environment without its service-mode variables).
+    """
+    settings = Settings.from_env(env)
     if overrides:
         settings = settings.override(overrides)
     app = APIFlask(
@@ -55,6 +62,8 @@ def _configure(app: APIFlask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=400,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         SECURITY_SCHEMES={
             "BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         },

@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 MEMORY_BROKER = "memory://"
+# The variables that select service mode; embedded runs ignore them.
+SERVICE_VARIABLES = frozenset(
+    {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CELERY_RESULT_BACKEND", "QUIRE_BLOB_DIR"}
+)
 
 
 class ConfigError(RuntimeError):

@@ -43,6 +43,7 @@ _KINDS = [
     ErrorKind(
         "CONTENT_BLOCKED", 422, False, "The content was blocked by the model's safety filter."
     ),
+    ErrorKind("PARTIAL_RESULT", 200, False, "Some chunks failed; their pages are missing."),
     ErrorKind("TRANSIENT_ERROR", 503, True, "A temporary failure; it will be retried."),
     ErrorKind("PROCESSOR_ERROR", 500, True, "The processor failed unexpectedly."),
     ErrorKind(

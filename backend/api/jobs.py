@@ -52,7 +52,12 @@ def create_job(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str
         overlap_pages=form.get("overlap_pages"),
         max_retries=form.get("max_retries"),
     )
-    job = jobs.submit_job(current_user(), upload.filename or "upload.pdf", upload.stream, options)
+    try:
+        job = jobs.submit_job(
+            current_user(), upload.filename or "upload.pdf", upload.stream, options
+        )
+    finally:
+        upload.close()  # large uploads are spooled to a temporary file; free it now
     location = url_for("jobs.get_job", job_id=job.id)
     return (
         {"job_id": job.id, "status": job.status, "links": job_links(job.id)},
@@ -111,10 +116,10 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 @jwt_required()
 @bp.output({}, status_code=204)
 @bp.doc(summary="Delete a job, its chunks and its files", security="BearerAuth")
-def delete_job(job_id: str) -> tuple[str, int]:
+def delete_job(job_id: str) -> Response:
     user = current_user()
     cancel.delete_job(job_for(user, job_id), user.id)
-    return "", 204
+    return Response(status=204)
 
 
 @bp.get("/<job_id>/result")
@@ -142,10 +147,10 @@ def get_result(job_id: str, query: dict[str, Any]) -> Response:
     if fmt == "json":
         body, mimetype = json.dumps(document, ensure_ascii=False), "application/json"
     elif fmt == "txt":
-        body, mimetype = _as_text(document), "text/plain; charset=utf-8"
+        body, mimetype = _as_text(document), "text/plain"
     else:
-        body, mimetype = _as_csv(document), "text/csv; charset=utf-8"
-    response = Response(body, mimetype=mimetype)
+        body, mimetype = _as_csv(document), "text/csv"
+    response = Response(body, mimetype=mimetype)  # Flask adds "; charset=utf-8" to text types
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
 

@@ -9,6 +9,24 @@ from apiflask.validators import Length, OneOf, Range
 from backend.models import ChunkStatus, JobStatus
 
 
+# The error contract, as documented in the spec for every error response.
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "INVALID_PARAMS"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+
 class RegisterIn(Schema):
     email = Email(required=True, validate=Length(max=320))
     password = String(required=True, validate=Length(min=8, max=128), load_only=True)
@@ -103,8 +121,13 @@ class JobListQuery(Schema):
     status = String(load_default=None, validate=OneOf([s.value for s in JobStatus]))
 
 
+class JobListItemOut(JobOut):
+    """The same fields as JobOut. A class of its own because apispec registers a
+    schema used both nested and top-level twice (and warns)."""
+
+
 class JobListOut(Schema):
-    items = List(Nested(JobOut))
+    items = List(Nested(JobListItemOut))
     pagination = Nested(PaginationOut)
 
 

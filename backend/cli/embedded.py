@@ -8,6 +8,7 @@ the local operator account, so it exercises exactly what a frontend would.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from rich.table import Table
 
 from backend import create_app
 from backend.celery_app import stop_embedded_worker
-from backend.config import MEMORY_BROKER
+from backend.config import SERVICE_VARIABLES
 from backend.services.users import get_or_create_local_user
 
 EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 1, "partial": 3}
@@ -50,14 +51,13 @@ def run_embedded(
 ) -> str:
     """Submit ``pdf``, show progress until the job ends, write the result; return the status."""
     console = console or Console()
-    overrides: dict[str, Any] = {
-        "broker_url": MEMORY_BROKER,
-        "database_url": "",
-        "result_backend": "",
-    }
+    # Embedded means embedded: a shell's service-mode variables are ignored, so
+    # this never writes into a service's database or shared blob directory.
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
-    app = create_app(overrides)
+    app = create_app(overrides, env=env)
     try:
         with app.app_context():
             upgrade(directory=str(app.extensions["migrate"].directory))

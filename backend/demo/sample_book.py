@@ -18,8 +18,8 @@ back unchanged, so no font file is needed.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -31,9 +31,20 @@ AUTHOR = "Hélène Marchand"
 TITLE = "Les Heures grises"
 CROSS_PAGE_BREAKS = frozenset({9, 15, 21, 35, 42, 57})
 _CHAPTERS = ["premier", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
-_SUBTITLES = ["Le départ", "La maison de la colline", "Les quais", "Une lettre",
-              "L’hiver", "Le retour", "La foire", "Les absents", "Le registre",
-              "La crue", "Les voisins", "La dernière heure"]
+_SUBTITLES = [
+    "Le départ",
+    "La maison de la colline",
+    "Les quais",
+    "Une lettre",
+    "L’hiver",
+    "Le retour",
+    "La foire",
+    "Les absents",
+    "Le registre",
+    "La crue",
+    "Les voisins",
+    "La dernière heure",
+]
 
 _PAGE_SIZE = (148.0, 210.0)
 _LEFT, _WIDTH = 18.0, 112.0
@@ -41,8 +52,11 @@ _BODY_TOP, _LINE, _LINES_PER_PAGE = 28.0, 5.4, 30
 _CHAPTER_FIRST_LINE = 9  # body lines left blank under a chapter title
 _INDENT = 6.0
 _VOWELS = set("aeiouyàâäéèêëîïôöùûüœ")
-_INSEPARABLE = {"ch", "ph", "th", "gn", "qu", "gu"} | {c + "r" for c in "bcdfgptv"} | {
-    c + "l" for c in "bcfgp"}
+_INSEPARABLE = (
+    {"ch", "ph", "th", "gn", "qu", "gu"}
+    | {c + "r" for c in "bcdfgptv"}
+    | {c + "l" for c in "bcfgp"}
+)
 
 
 @dataclass
@@ -67,23 +81,39 @@ class _Typesetter:
         self.line = _CHAPTER_FIRST_LINE
         return True
 
-    def add_paragraph(self, text: str) -> bool:
-        """Set ``text``; False (and nothing changed) if it would overflow the book."""
+    def add_paragraph(self, text: str, *, strict: bool = True) -> str:
+        """Set ``text``: "ok", or "full" (book full) or "retry" with nothing changed.
+
+        "retry" means the paragraph would occupy the last line of a page listed
+        in :data:`CROSS_PAGE_BREAKS` without breaking a word there.
+        """
         saved = ([(_Page(list(p.lines), p.chapter)) for p in self.pages], self.line)
         words, indent = text.split(" "), _INDENT
         while words:
             if self.line >= _LINES_PER_PAGE:
                 if len(self.pages) >= self.limit:
                     self.pages, self.line = saved
-                    return False
+                    return "full"
                 self.pages.append(_Page())
                 self.line = 0
             last_on_page = self.line == _LINES_PER_PAGE - 1
             forced = last_on_page and len(self.pages) in CROSS_PAGE_BREAKS
             line, words = self._fill(words, _WIDTH - indent, last_on_page, forced)
+            if forced and strict and not line.endswith("-"):
+                self.pages, self.line = saved
+                return "retry"
             self.pages[-1].lines.append((indent, line))
             self.line, indent = self.line + 1, 0.0
-        return True
+        return "ok"
+
+    def place(self, text: str) -> bool:
+        """Set ``text`` or another paragraph in its place; False once the book is full."""
+        for _ in range(50):
+            status = self.add_paragraph(text)
+            if status != "retry":
+                return status == "ok"
+            text = self.prose.narrative_paragraph()
+        return self.add_paragraph(text, strict=False) == "ok"
 
     def _fill(
         self, words: list[str], width: float, last_on_page: bool, forced: bool
@@ -128,8 +158,12 @@ def _breakable(word: str, cut: int) -> bool:
     nxt = core[cut + 1]
     if b in _VOWELS and c not in _VOWELS and nxt in _VOWELS:
         return True  # ma-ison, che-min
-    return a in _VOWELS and b not in _VOWELS and c not in _VOWELS and nxt in _VOWELS and (
-        b + c not in _INSEPARABLE
+    return (
+        a in _VOWELS
+        and b not in _VOWELS
+        and c not in _VOWELS
+        and nxt in _VOWELS
+        and (b + c not in _INSEPARABLE)
     )  # par-tir, mon-tagne
 
 
@@ -170,7 +204,7 @@ def build_sample_book(path: str | Path, pages: int = 64, seed: int = 1871) -> Pa
     pdf.core_fonts_encoding = "windows-1252"
     pdf.set_auto_page_break(False)
     # A fixed date instead of "now": the same seed gives the same bytes.
-    pdf.set_creation_date(datetime(2024, 1, 1, tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime(2024, 1, 1, tzinfo=UTC))
     pdf.set_font("Times", size=11)
     prose = Prose(seed)
     setter = _Typesetter(pdf, pages, prose)
@@ -178,12 +212,17 @@ def build_sample_book(path: str | Path, pages: int = 64, seed: int = 1871) -> Pa
     chapter, chapter_start = 0, 2
     setter.start_chapter(chapter)
     while True:
-        if len(setter.pages) - chapter_start >= pages_per_chapter - 1 and setter.start_chapter(
-            chapter + 1
+        # A chapter never ends on a page whose last word must cross the break.
+        chapter_done = len(setter.pages) - chapter_start >= pages_per_chapter - 1
+        if (
+            chapter_done
+            and len(setter.pages) not in CROSS_PAGE_BREAKS
+            and setter.start_chapter(chapter + 1)
         ):
             chapter, chapter_start = chapter + 1, len(setter.pages)
-        if not all(setter.add_paragraph(text) for text in prose.paragraphs()):
-            if not any(setter.add_paragraph(prose.short_paragraph()) for _ in range(20)):
+        if not all(setter.place(text) for text in prose.paragraphs()):
+            filler = (setter.add_paragraph(prose.short_paragraph()) for _ in range(20))
+            if not any(status == "ok" for status in filler):
                 break
     _render(pdf, setter.pages)
     out = Path(path)

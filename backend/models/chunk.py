@@ -51,6 +51,8 @@ class JobChunk(db.Model):  # type: ignore[name-defined,misc]
         String(16), nullable=False, default=ChunkStatus.PENDING.value
     )
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Deliveries that found the previous attempt's lease expired (its worker died).
+    lost_deliveries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     max_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_code: Mapped[str | None] = mapped_column(String(64))

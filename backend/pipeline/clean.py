@@ -15,10 +15,15 @@ Heuristics
   candidates, stripped from the edge inwards. A line goes if it is only a page
   number ("12", "- 12 -", "— 12 —", "Page 12", "12 / 80"), or if it is short
   (≤ 12 words), has no sentence punctuation, does not open a quote or a
-  dialogue, and its normalised form (casefolded, digits → ``#``) appears among
-  the top (resp. bottom) two lines of another page at most two pages away.
-  Two pages away is what alternating headers (author on even pages, title on
-  odd pages) need.
+  dialogue, and either its normalised form (casefolded, digits → ``#``)
+  appears among the top (resp. bottom) two lines of another page at most two
+  pages away — what alternating headers (author on even pages, title on odd
+  pages) need — or, on a page with a page number, it sits in the header (resp.
+  footer) slot, is shorter than 60 % of the page's longest line, and an
+  adjacent page with a page number has such a short line in the same slot.
+  The second test lets a chunk that reads only two pages of a book with
+  alternating headers strip them as the whole-document run does; a chunk
+  that reads a single numbered page applies it without the neighbour.
 * Hyphenation: a line (or page) ending in ``letter-`` is glued to the next
   line's first word. The hyphen is kept when it is probably a real one: the
   next part starts with a capital or a digit, the left part is already a
@@ -66,19 +71,45 @@ _PAGE_NUMBER = re.compile(
     r"^[\s\-–—·•|]*(?:(?:page|p\.)\s*)?\d{1,4}(?:\s*(?:/|sur|of)\s*\d{1,4})?[\s\-–—·•|]*$",
     re.IGNORECASE,
 )
-_SENTENCE_END_CHARS = ".!?…:»”\")"
+_SENTENCE_END_CHARS = '.!?…:»”")'
 _NOT_TITLE_END_CHARS = _SENTENCE_END_CHARS + ";,-"
 _BROKEN_WORD = re.compile(r"\w-$")
 _DASHES = ("—", "–")
 
 # Second halves that make a hyphen at a line end a real one (see module doc).
 _KEEP_RIGHT = frozenset(
-    "elle elles ils nous vous même mêmes moi toi eux soi être delà dessus dessous "
-    "uns unes midi".split()
+    [
+        "elle",
+        "elles",
+        "ils",
+        "nous",
+        "vous",
+        "même",
+        "mêmes",
+        "moi",
+        "toi",
+        "eux",
+        "soi",
+        "être",
+        "delà",
+        "dessus",
+        "dessous",
+        "uns",
+        "unes",
+        "midi",
+    ]
 )
 _KEEP_PAIRS = frozenset(
-    {("là", "bas"), ("là", "haut"), ("avant", "hier"), ("après", "demain"),
-     ("grand", "mère"), ("grand", "père"), ("belle", "mère"), ("beau", "père")}
+    {
+        ("là", "bas"),
+        ("là", "haut"),
+        ("avant", "hier"),
+        ("après", "demain"),
+        ("grand", "mère"),
+        ("grand", "père"),
+        ("belle", "mère"),
+        ("beau", "père"),
+    }
 )
 
 
@@ -134,25 +165,64 @@ def _may_run(line: str) -> bool:
     )
 
 
+def _short(line: str, longest: int) -> bool:
+    return _may_run(line) and len(line) < 0.6 * longest
+
+
+def _running(line: str, keys: set[str], slot: str | None) -> bool:
+    """Is ``line`` furniture: a page number, a repeated line, or the running slot?"""
+    if is_page_number_line(line):
+        return True
+    return _may_run(line) and (_key(line) in keys or line == slot)
+
+
+def _slot(lines: Sequence[str]) -> str | None:
+    """The first line that is not a page number: where a running header sits."""
+    return next((line for line in lines[:2] if not is_page_number_line(line)), None)
+
+
 def strip_running_lines(pages: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Remove page numbers and repeated headers/footers from each page's lines."""
+    """Remove page numbers and running headers/footers from each page's lines.
+
+    Besides repetition within two pages (see the module doc), a short line in
+    the header (or footer) slot of a numbered page goes when the slot of an
+    adjacent numbered page also holds a short line: alternating headers differ
+    on adjacent pages, and a chunk may only see two of them.
+    """
+    count = len(pages)
     tops = [{_key(line) for line in lines[:2]} for lines in pages]
     bottoms = [{_key(line) for line in lines[-2:]} for lines in pages]
+    # Relative to the longest line, not the median: a page at the end of a
+    # chapter may hold only a few short dialogue lines.
+    longest = [max((len(x) for x in lines), default=0) for lines in pages]
+    numbered = [any(map(is_page_number_line, [*lines[:2], *lines[-2:]])) for lines in pages]
+    slots = [(_slot(lines), _slot(lines[::-1])) for lines in pages]
+    short_slot = [
+        [numbered[i] and slot is not None and _short(slot, longest[i]) for slot in slots[i]]
+        for i in range(count)
+    ]
     result: list[list[str]] = []
     for i, lines in enumerate(pages):
-        near = [j for j in range(i - 2, i + 3) if j != i and 0 <= j < len(pages)]
+        near = [j for j in range(i - 2, i + 3) if j != i and 0 <= j < count]
         top_keys = set().union(*(tops[j] for j in near))
         bottom_keys = set().union(*(bottoms[j] for j in near))
-
-        def running(line: str, keys: set[str]) -> bool:
-            return is_page_number_line(line) or (_may_run(line) and _key(line) in keys)
-
-        start, end = 0, len(lines)
-        while start < min(2, end) and running(lines[start], top_keys):
+        # A lone page (a one-page tail chunk without overlap) has no neighbour to
+        # compare with: its own numbered layout is the only evidence there is.
+        adjacent = [j for j in (i - 1, i + 1) if 0 <= j < count]
+        top_slot, bottom_slot = (
+            slots[i][end]
+            if short_slot[i][end] and (count == 1 or any(short_slot[j][end] for j in adjacent))
+            else None
+            for end in (0, 1)
+        )
+        start, stop = 0, len(lines)
+        while start < min(2, stop) and _running(lines[start], top_keys, top_slot):
             start += 1
-        while end > max(start, len(lines) - 2) and running(lines[end - 1], bottom_keys):
-            end -= 1
-        result.append(list(lines[start:end]))
+        while stop > max(start, len(lines) - 2) and _running(
+            lines[stop - 1], bottom_keys, bottom_slot
+        ):
+            stop -= 1
+        result.append(list(lines[start:stop]))
     return result
 
 
@@ -185,7 +255,7 @@ def _title_like(line: str, median: float) -> bool:
 
 
 def _starts_sentence(word: str) -> bool:
-    head = word.lstrip("«“\"(")
+    head = word.lstrip('«“"(')
     return word.startswith(("«", "“") + _DASHES) or (head[:1].isupper() or head[:1].isdigit())
 
 

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import cast
 
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
@@ -47,9 +48,7 @@ _PARSER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 
-_ENCRYPTED_MESSAGE = (
-    "the PDF is protected by a password; remove the password and upload it again"
-)
+_ENCRYPTED_MESSAGE = "the PDF is protected by a password; remove the password and upload it again"
 
 
 @dataclass(frozen=True)
@@ -85,11 +84,10 @@ def _open(pdf_bytes: bytes) -> PdfReader:
         raise InvalidPdfError("the file is empty, not a PDF")
     try:
         reader = PdfReader(io.BytesIO(pdf_bytes), strict=False)
-        if reader.is_encrypted:
-            # Files with only an owner password (print/copy restrictions) open
-            # with the empty user password; their text is ours to read.
-            if not reader.decrypt(""):
-                raise EncryptedPdfError(_ENCRYPTED_MESSAGE)
+        # Files with only an owner password (print/copy restrictions) open with
+        # the empty user password; their text is ours to read.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise EncryptedPdfError(_ENCRYPTED_MESSAGE)
         count = len(reader.pages)  # forces the page tree to load
     except EncryptedPdfError:
         raise
@@ -102,8 +100,7 @@ def _open(pdf_bytes: bytes) -> PdfReader:
         ) from exc
     except _PARSER_ERRORS as exc:
         raise InvalidPdfError(
-            f"the file is not a readable PDF: it is damaged or not a PDF at all "
-            f"({_describe(exc)})"
+            f"the file is not a readable PDF: it is damaged or not a PDF at all ({_describe(exc)})"
         ) from exc
     if count == 0:
         raise InvalidPdfError("the PDF has no pages")
@@ -141,8 +138,9 @@ def _quiet_pypdf() -> Iterator[None]:
         with _guard_lock:
             _guard_users -= 1
             if _guard_users == 0:
+                filters = cast("list[object]", warnings.filters)  # a list at runtime
                 with suppress(ValueError):  # someone reset the filters meanwhile
-                    warnings.filters.remove(_guard_entry)  # type: ignore[arg-type]
+                    filters.remove(_guard_entry)
                 # Invalidate the per-module "already warned" caches, as the
                 # warnings module itself does after every filter change.
                 mutated = getattr(warnings, "_filters_mutated", None)

@@ -31,21 +31,88 @@ _TRAILING = frozenset(_CLOSERS + ".!?…,;:")
 _DASHES = frozenset({"—", "–"})
 
 ABBREVIATIONS = frozenset(
-    "m mm mme mmes mlle mlles mgr me dr pr st ste sts p pp cf av apr vol chap ch éd ed "
-    "fig env art coll hab bd boul cie ex t nº".split()
+    [
+        "m",
+        "mm",
+        "mme",
+        "mmes",
+        "mlle",
+        "mlles",
+        "mgr",
+        "me",
+        "dr",
+        "pr",
+        "st",
+        "ste",
+        "sts",
+        "p",
+        "pp",
+        "cf",
+        "av",
+        "apr",
+        "vol",
+        "chap",
+        "ch",
+        "éd",
+        "ed",
+        "fig",
+        "env",
+        "art",
+        "coll",
+        "hab",
+        "bd",
+        "boul",
+        "cie",
+        "ex",
+        "t",
+        "nº",
+    ]
 )
 _INITIALS = re.compile(r"(?:[A-ZÀ-Ý]\.-?)*[A-ZÀ-Ý]")
 
 _CONJUNCTIONS = frozenset(
-    "et mais ou donc or ni car puis qui que quand lorsque puisque parce tandis comme "
-    "si".split()
+    [
+        "et",
+        "mais",
+        "ou",
+        "donc",
+        "or",
+        "ni",
+        "car",
+        "puis",
+        "qui",
+        "que",
+        "quand",
+        "lorsque",
+        "puisque",
+        "parce",
+        "tandis",
+        "comme",
+        "si",
+    ]
 )
 _ELIDED = ("qu'", "qu’", "lorsqu'", "lorsqu’", "puisqu'", "puisqu’")
 # "que" right after these is part of a locution ("parce que", "alors que"):
 # the clause starts one word earlier, so cutting before "que" reads badly.
 _QUE_LOCUTIONS = frozenset(
-    "parce alors bien afin tandis pendant avant après dès depuis sans pour ainsi même "
-    "de à".split()
+    [
+        "parce",
+        "alors",
+        "bien",
+        "afin",
+        "tandis",
+        "pendant",
+        "avant",
+        "après",
+        "dès",
+        "depuis",
+        "sans",
+        "pour",
+        "ainsi",
+        "même",
+        "de",
+        "à",
+    ]
 )
 
 # split_long's costs: a piece, a cut by kind, and imbalance (see _cut_cost).

@@ -56,7 +56,12 @@ def owned_sentences(
     empty = [p for p in range(spec.page_start, spec.page_end + 1) if p not in pages_with_text]
 
     more_follows = spec.overlap > 0 and spec.read_end == spec.page_end + spec.overlap
-    if tokens and more_follows and settings.fix_hyphenation and _BROKEN_WORD.search(tokens[-1].text):
+    if (
+        tokens
+        and more_follows
+        and settings.fix_hyphenation
+        and _BROKEN_WORD.search(tokens[-1].text)
+    ):
         tokens = tokens[:-1]
     reach = spec.page_start - 1 + spec.overlap
     sentences: list[Sentence] = []

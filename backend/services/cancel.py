@@ -28,6 +28,8 @@ def cancel_job(job: Job, user_id: int) -> str:
         raise QuireError(
             "JOB_STATE_CONFLICT", f"the job is already {job.status}", {"status": job.status}
         )
+    if job.cancel_requested_at is not None:
+        raise QuireError("JOB_STATE_CONFLICT", "the job is already being cancelled")
     now = utcnow()
     # A job not yet split has nothing running: it is cancelled at once.
     if job_cas(
@@ -68,6 +70,7 @@ def delete_job(job: Job, user_id: int) -> None:
     """Delete the job, its chunks and its blobs. A running job is cancelled first."""
     job_id = job.id
     if not job.is_terminal and job.cancel_requested_at is None:
+        # Stop the work first; rows and files go right after, whatever is running.
         cancel_job(job, user_id)
     db.session.execute(delete(JobChunk).where(JobChunk.job_id == job_id))
     db.session.execute(delete(Job).where(Job.id == job_id))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 
 from backend.blobstore import BlobMissingError
 from backend.errors import is_retryable
@@ -33,40 +33,48 @@ class Claim:
     chunk_pk: int
     job_id: str
     attempts: int
+    lost_deliveries: int
 
 
 def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
     """``pending|retry_scheduled → processing``, ``attempts += 1``, with a lease.
 
-    Returns None when the row is not claimable (already processing, finished,
-    cancelled) or its job asked to cancel; a cancelled job's chunk is moved to
-    ``cancelled`` here so that no processor call starts after the cancel.
+    A row still ``processing`` whose lease has expired belongs to a dead worker:
+    it is taken over, and ``lost_deliveries`` counts it toward the delivery cap.
+    Returns None when the row is not claimable (processing under a live lease,
+    finished, cancelled) or its job asked to cancel; a cancelled job's chunk is
+    moved to ``cancelled`` here so that no processor call starts after the cancel.
     """
     now = utcnow()
     lease = now + timedelta(seconds=runtime.settings().lease_seconds)
     live_jobs = select(Job.id).where(Job.cancel_requested_at.is_(None))
+    claimable = JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES])
+    expired = (JobChunk.status == ChunkStatus.PROCESSING.value) & (JobChunk.lease_expires_at < now)
     row = db.session.execute(
         update(JobChunk)
-        .where(
-            JobChunk.id == chunk_pk,
-            JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES]),
-            JobChunk.job_id.in_(live_jobs),
-        )
+        .where(JobChunk.id == chunk_pk, or_(claimable, expired), JobChunk.job_id.in_(live_jobs))
         .values(
             status=ChunkStatus.PROCESSING.value,
             attempts=JobChunk.attempts + 1,
+            lost_deliveries=JobChunk.lost_deliveries
+            + case((JobChunk.status == ChunkStatus.PROCESSING.value, 1), else_=0),
             lease_expires_at=lease,
             celery_task_id=task_id,
             updated_at=now,
         )
-        .returning(JobChunk.job_id, JobChunk.attempts)
+        .returning(JobChunk.job_id, JobChunk.attempts, JobChunk.lost_deliveries)
     ).first()
     if row is None:
         _cancel_if_job_cancelled(chunk_pk)
         db.session.commit()
         return None
     db.session.commit()
-    return Claim(chunk_pk=chunk_pk, job_id=row.job_id, attempts=row.attempts)
+    return Claim(
+        chunk_pk=chunk_pk,
+        job_id=row.job_id,
+        attempts=row.attempts,
+        lost_deliveries=row.lost_deliveries,
+    )
 
 
 def _cancel_if_job_cancelled(chunk_pk: int) -> None:
@@ -142,12 +150,15 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     assert chunk is not None
     assert job is not None
     max_attempts = runtime.settings().max_attempts
-    if claim.attempts > max_attempts:
-        # Each delivery counts; a chunk that keeps killing its worker must stop.
+    if claim.lost_deliveries >= max_attempts:
+        # A chunk whose workers keep dying (poison PDF, OOM) must stop, not loop.
         _record(
             claim,
             status=ChunkStatus.FAILED.value,
-            last_error=f"delivered {claim.attempts} times without finishing; giving up",
+            last_error=(
+                f"the worker died {claim.lost_deliveries} times while processing this chunk; "
+                "giving up"
+            ),
             last_error_code="WORKER_LOST",
             error_retryable=False,
         )

@@ -41,6 +41,8 @@ def retry_chunks(
     Without ``chunk_ids`` every failed chunk is retried. The job goes back to
     ``processing`` under a new round and finalizes again when they end.
     """
+    if job.cancel_requested_at is not None:
+        raise QuireError("JOB_STATE_CONFLICT", "the job is being cancelled; it cannot be retried")
     if job.status not in RETRYABLE_JOB_STATUSES:
         raise QuireError(
             "JOB_STATE_CONFLICT",
@@ -95,6 +97,7 @@ def retry_chunks(
             .values(
                 status=ChunkStatus.RETRY_SCHEDULED.value,
                 attempts=0,
+                lost_deliveries=0,
                 last_error=None,
                 last_error_code=None,
                 error_retryable=False,

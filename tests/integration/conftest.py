@@ -7,7 +7,7 @@ it wants, the way a worker would have left them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +18,20 @@ from sqlalchemy import select, update
 from backend.extensions import db
 from backend.models import AuditLog, Job, JobChunk
 from tests.conftest import blank_pdf, upload
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_app_engine(app: APIFlask) -> Iterator[None]:
+    """Close the session app's pooled connections at the end.
+
+    Once another app is built, Celery's default app is no longer this one's, so the
+    session app can be garbage-collected with its pool still open: psycopg's
+    ResourceWarning, an error under ``filterwarnings = error``. (Belongs in the
+    ``app`` fixture of tests/conftest.py.)
+    """
+    yield
+    with app.app_context():
+        db.engine.dispose()
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

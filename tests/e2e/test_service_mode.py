@@ -1,0 +1,157 @@
+"""Service mode as the README runs it: `flask db upgrade`, `flask run`, a Celery
+worker process (prefork pool), Postgres and Redis; driven over HTTP like a client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from backend.pipeline.segment import count_words
+from tests.conftest import TEST_DB, recreate_database
+from tests.e2e.conftest import REDIS, fixture_path
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+BROKER_DB, RESULT_DB = 13, 14
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    for number in (BROKER_DB, RESULT_DB):
+        redis.Redis.from_url(f"{REDIS}/{number}").flushdb()
+    data_dir = tmp_path_factory.mktemp("service")
+    env = {
+        **os.environ,
+        "DATABASE_URL": recreate_database(f"{TEST_DB}_service"),
+        "CELERY_BROKER_URL": f"{REDIS}/{BROKER_DB}",
+        "CELERY_RESULT_BACKEND": f"{REDIS}/{RESULT_DB}",
+        "SECRET_KEY": "service-test-secret",
+        "JWT_SECRET_KEY": "service-test-jwt-secret-0123456789abcdef",
+        "QUIRE_DATA_DIR": str(data_dir),
+        "QUIRE_RETRY_BACKOFF_SECONDS": "0.2",
+    }
+    flask = [str(BIN / "flask"), "--app", "backend:create_app"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = free_port()
+    logs = data_dir / "logs"
+    logs.mkdir()
+    web_log = (logs / "web.log").open("w")
+    worker_log = (logs / "worker.log").open("w")
+    procs = [
+        subprocess.Popen(
+            [*flask, "run", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=web_log,
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "celery_worker",
+                "worker",
+                "-Q",
+                "split,chunks,finalize,maintenance",
+                "--concurrency",
+                "2",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, (logs / "web.log").read_text()
+            time.sleep(0.1)
+        yield base
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        web_log.close()
+        worker_log.close()
+
+
+def test_client_uploads_watches_and_downloads_over_http(service: str) -> None:
+    account = {"email": "client@example.com", "password": "a long password"}
+    assert (
+        requests.post(f"{service}/api/v1/auth/register", json=account, timeout=10).status_code
+        == 201
+    )
+    login = requests.post(f"{service}/api/v1/auth/login", json=account, timeout=10)
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    pdf = fixture_path("corpus/qpdf__deterministic-id-in.pdf")
+    with pdf.open("rb") as handle:
+        accepted = requests.post(
+            f"{service}/api/v1/jobs",
+            files={"file": (pdf.name, handle, "application/pdf")},
+            data={"pages_per_chunk": "10", "words_per_sentence": "10"},
+            headers=headers,
+            timeout=30,
+        )
+    assert accepted.status_code == 202, accepted.text
+    job_url = service + accepted.json()["links"]["self"]
+    assert accepted.headers["Location"].endswith(accepted.json()["links"]["self"])
+
+    deadline = time.monotonic() + 120
+    while (job := requests.get(job_url, headers=headers, timeout=10).json())["status"] not in (
+        "completed",
+        "partial",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["status"] == "completed", job
+    assert job["page_count"] == 43
+    assert job["total_chunks"] == 5
+
+    chunks = requests.get(f"{job_url}/chunks", headers=headers, timeout=10).json()
+    assert chunks["summary"]["success"] == 5
+    assert [c["pages"] for c in chunks["items"]][:2] == [[1, 10], [11, 20]]
+
+    text = requests.get(f"{job_url}/result?format=txt", headers=headers, timeout=10)
+    assert text.status_code == 200
+    assert text.headers["Content-Type"].startswith("text/plain")
+    lines = text.text.splitlines()
+    assert len(lines) > 100
+    assert max(count_words(line) for line in lines) <= 10
+
+    forbidden = requests.get(job_url, timeout=10)
+    assert forbidden.status_code == 401
+    assert forbidden.json()["error"]["code"] == "UNAUTHORIZED"

@@ -1,0 +1,127 @@
+"""The sample book, and the key property: chunking does not change the result."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from backend.demo import prose, sample_book
+from backend.demo.sample_book import AUTHOR, CROSS_PAGE_BREAKS, TITLE, build_sample_book
+from backend.pipeline.extract import extract_pages
+from backend.pipeline.processors.local import LocalProcessor
+from backend.pipeline.split import open_pdf, plan_chunks, write_chunk_pdf
+from backend.pipeline.types import ChunkInput, ProcessSettings, Sentence
+from tests.unit.pipeline.helpers import whole
+
+UNCUT = ProcessSettings(words_per_sentence=10_000)
+
+
+@pytest.fixture(scope="module")
+def raw_pages(sample_bytes: bytes) -> list[str]:
+    return [page.text for page in extract_pages(sample_bytes)]
+
+
+@pytest.fixture(scope="module")
+def whole_result(sample_bytes: bytes, raw_pages: list[str]) -> list[Sentence]:
+    spec = whole(len(raw_pages))
+    return list(LocalProcessor().process(ChunkInput(sample_bytes, spec, UNCUT)).sentences)
+
+
+def test_book_is_long_and_deterministic(sample_bytes: bytes, tmp_path: Path) -> None:
+    assert len(extract_pages(sample_bytes)) == 64
+    assert build_sample_book(tmp_path / "again.pdf").read_bytes() == sample_bytes
+    assert build_sample_book(tmp_path / "other.pdf", seed=7).read_bytes() != sample_bytes
+
+
+def test_page_count_is_configurable(tmp_path: Path) -> None:
+    assert len(extract_pages(build_sample_book(tmp_path / "b.pdf", pages=12).read_bytes())) == 12
+
+
+def test_pages_carry_running_headers_and_numbers(raw_pages: list[str]) -> None:
+    for number in range(2, 65):
+        lines = raw_pages[number - 1].splitlines()
+        assert lines[0] == (AUTHOR if number % 2 == 0 else TITLE)
+        assert lines[-1] == f"— {number} —"
+
+
+def test_book_exercises_the_tricky_typography(raw_pages: list[str]) -> None:
+    text = "\n".join(raw_pages)
+    for needle in [
+        "«\u00a0",
+        "\u00a0»",
+        "\n— ",
+        "…",
+        "...",
+        "œ",
+        "M. Dupont",
+        "Mme Leclerc",
+        "J.-C.",
+        "p. ",
+        "\u00a0!",
+        "Chapitre II",
+    ]:
+        assert needle in text, needle
+    broken = [line for page in raw_pages for line in page.splitlines() if line.endswith("-")]
+    assert len(broken) > 20
+
+
+def test_words_break_across_the_listed_page_breaks(raw_pages: list[str]) -> None:
+    assert {9, 15, 21} <= CROSS_PAGE_BREAKS
+    for number in range(2, 64):
+        last_body_line = raw_pages[number - 1].splitlines()[-2]
+        assert last_body_line.endswith("-") == (number in CROSS_PAGE_BREAKS), number
+
+
+def test_processed_text_has_no_furniture_or_broken_words(whole_result: list[Sentence]) -> None:
+    text = " ".join(s.text for s in whole_result)
+    assert AUTHOR not in text
+    assert TITLE not in text
+    assert not re.search(r"— \d+ —", text)
+    source = (inspect.getsource(prose) + inspect.getsource(sample_book)).casefold()
+    known = set(re.findall(r"\w+", source)) | {"lorsqu", "qu"}
+    for token in text.split():
+        assert not token.endswith("-"), token
+        for part in re.findall(r"[^\W\d_]+", token.casefold()):
+            assert part in known, token
+
+
+def test_processed_text_separates_titles_and_dialogue(whole_result: list[Sentence]) -> None:
+    texts = [s.text for s in whole_result]
+    assert "Chapitre II" in texts
+    assert sum(t.startswith("— ") for t in texts) > 30
+    assert all(s.page >= 1 for s in whole_result)
+    assert [s.page for s in whole_result] == sorted(s.page for s in whole_result)
+
+
+@pytest.mark.parametrize(
+    ("per_chunk", "overlap"), [(3, 1), (5, 1), (7, 2), (20, 1), (10, 0), (3, 2), (4, 1)]
+)
+def test_chunked_processing_matches_whole_document_processing(
+    sample_bytes: bytes, whole_result: list[Sentence], per_chunk: int, overlap: int
+) -> None:
+    reader = open_pdf(sample_bytes)
+    processor = LocalProcessor()
+    chunked: list[Sentence] = []
+    for spec in plan_chunks(len(reader.pages), per_chunk, overlap):
+        chunk = ChunkInput(write_chunk_pdf(reader, spec), spec, UNCUT)
+        chunked.extend(processor.process(chunk).sentences)
+    assert (
+        " ".join(s.text for s in chunked).split() == " ".join(s.text for s in whole_result).split()
+    )
+    if overlap >= 1:
+        assert chunked == whole_result
+
+
+def test_overlap_zero_cannot_rejoin_a_word_broken_on_a_chunk_boundary(
+    sample_bytes: bytes,
+) -> None:
+    # Known limitation: with no overlap, neither chunk sees both halves.
+    reader = open_pdf(sample_bytes)
+    spec_a, spec_b = plan_chunks(len(reader.pages), 9, 0)[:2]
+    out_a = LocalProcessor().process(ChunkInput(write_chunk_pdf(reader, spec_a), spec_a, UNCUT))
+    out_b = LocalProcessor().process(ChunkInput(write_chunk_pdf(reader, spec_b), spec_b, UNCUT))
+    assert out_a.sentences[-1].text.endswith("-")
+    assert out_b.sentences[0].page == 10
