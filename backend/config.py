@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-MEMORY_BROKER = "memory://"
+MEMORY_BROKER = "memory://localhost/"
 # The variables that select service mode; embedded runs ignore them.
 SERVICE_VARIABLES = frozenset(
     {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CELERY_RESULT_BACKEND", "QUIRE_BLOB_DIR"}

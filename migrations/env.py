@@ -11,8 +11,10 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the app's loggers: upgrade() also runs in-process (embedded CLI, tests).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# upgrade() also runs in-process (embedded CLI, tests): when the app has set up
+# logging already, leave it alone instead of resetting every logger's level.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -62,6 +62,13 @@ def database_url() -> str:
     return recreate_database(TEST_DB)
 
 
+def dispose(flask_app: APIFlask) -> None:
+    """Close the app's pooled connections (left open, they warn at exit)."""
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def build_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
     app = create_app({"database_url": database_url, "data_dir": data_dir, **overrides})
     with app.app_context():
@@ -70,15 +77,17 @@ def build_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> APIFlask:
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
     """The API on real Postgres; messages go to an in-memory queue nobody consumes."""
-    return build_app(
+    flask_app = build_app(
         database_url,
         tmp_path_factory.mktemp("quire-data"),
         broker_url="memory://",
         result_backend="cache+memory://",
         embedded_worker=False,
     )
+    yield flask_app
+    dispose(flask_app)
 
 
 def truncate_all(flask_app: APIFlask) -> None:

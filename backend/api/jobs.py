@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
 from apiflask import APIBlueprint
 from flask import Response, url_for
@@ -151,8 +153,21 @@ def get_result(job_id: str, query: dict[str, Any]) -> Response:
     else:
         body, mimetype = _as_csv(document), "text/csv"
     response = Response(body, mimetype=mimetype)  # Flask adds "; charset=utf-8" to text types
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response.headers.set("Content-Disposition", "attachment", **download_names(f"{stem}.{fmt}"))
     return response
+
+
+def download_names(name: str) -> dict[str, str]:
+    """``filename`` (ASCII) and, for other names, RFC 5987 ``filename*`` (as send_file does).
+
+    Header values must be latin-1 on the wire; a French title rarely is ASCII.
+    """
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return {"filename": simple, "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}
+    return {"filename": name}
 
 
 def _as_text(document: dict[str, Any]) -> str:

@@ -8,7 +8,6 @@ from apiflask.validators import Length, OneOf, Range
 
 from backend.models import ChunkStatus, JobStatus
 
-
 # The error contract, as documented in the spec for every error response.
 ERROR_SCHEMA = {
     "type": "object",

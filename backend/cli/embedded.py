@@ -8,6 +8,7 @@ the local operator account, so it exercises exactly what a frontend would.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -58,6 +59,8 @@ def run_embedded(
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
     app = create_app(overrides, env=env)
+    # The progress bar is the terminal's log; warnings and errors still show.
+    logging.getLogger().setLevel(logging.WARNING)
     try:
         with app.app_context():
             upgrade(directory=str(app.extensions["migrate"].directory))
@@ -125,15 +128,17 @@ def _print_summary(
     chunks = _check(
         client.get(f"/api/v1/jobs/{job['id']}/chunks?per_page=500", headers=headers), 200
     )
-    table = Table(
-        title=f"job {job['status']}: {job['page_count'] or 0} pages, {job['total_chunks']} chunks"
+    colour = {"completed": "green", "partial": "yellow"}.get(job["status"], "red")
+    console.print(
+        f"[bold {colour}]{job['status']}[/]: {job['page_count'] or 0} pages, "
+        f"{job['total_chunks']} chunks, {job['retry_count']} automatic retry rounds"
     )
-    for column in ("status", "chunks"):
-        table.add_column(column)
-    for status, count in chunks["summary"].items():
-        if count:
-            table.add_row(status, str(count))
-    console.print(table)
+    if job["total_chunks"]:
+        table = Table("chunk status", "count")
+        for status, count in chunks["summary"].items():
+            if count:
+                table.add_row(status, str(count))
+        console.print(table)
     failed = [c for c in chunks["items"] if c["status"] == "failed"]
     for chunk in failed[:10]:
         console.print(

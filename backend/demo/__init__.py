@@ -1,0 +1,1 @@
+"""Demo material: a generated French sample book for trying Quire end to end."""

@@ -14,94 +14,50 @@ import random
 
 NBSP = "\u00a0"
 
+# fmt: off
 _PEOPLE = [
-    "Antoine",
-    "Claire",
-    "Julien",
-    "Madeleine",
-    "Lucien",
-    "Odette",
-    "Bastien",
-    "Margot",
-    "M. Dupont",
-    "Mme Leclerc",
-    "le Dr Morel",
-    "Mlle Rivière",
-    "le vieux Mathurin",
+    "Antoine", "Claire", "Julien", "Madeleine", "Lucien", "Odette", "Bastien", "Margot",
+    "M. Dupont", "Mme Leclerc", "le Dr Morel", "Mlle Rivière", "le vieux Mathurin",
 ]
 _PLACES = [
-    "près de la gare",
-    "sur le vieux port",
-    "au milieu de la place du marché",
-    "devant l’église Saint-Martin",
-    "dans la rue des Tanneurs",
-    "au fond du jardin",
-    "le long des quais de la Loire",
-    "dans la bibliothèque municipale",
-    "au-dessus de la boulangerie",
-    "là-bas, derrière les peupliers",
+    "près de la gare", "sur le vieux port", "au milieu de la place du marché",
+    "devant l’église Saint-Martin", "dans la rue des Tanneurs", "au fond du jardin",
+    "le long des quais de la Loire", "dans la bibliothèque municipale",
+    "au-dessus de la boulangerie", "là-bas, derrière les peupliers",
 ]
 _ACTIONS = [
-    "attendait sans rien dire",
-    "regardait la pluie tomber",
-    "relisait une lettre ancienne",
-    "marchait lentement",
-    "cherchait ses clefs",
-    "écoutait le vent dans les volets",
-    "comptait les voitures qui passaient",
-    "songeait à son enfance",
-    "préparait le café",
+    "attendait sans rien dire", "regardait la pluie tomber", "relisait une lettre ancienne",
+    "marchait lentement", "cherchait ses clefs", "écoutait le vent dans les volets",
+    "comptait les voitures qui passaient", "songeait à son enfance", "préparait le café",
     "rangeait des papiers jaunis",
 ]
 _CLAUSES = [
-    "la nuit tombait doucement sur la ville",
-    "les cloches sonnaient au loin",
-    "personne ne semblait remarquer son absence",
-    "le vent soulevait la poussière du chemin",
-    "les commerçants fermaient leurs boutiques",
-    "une odeur de pain chaud montait de la rue",
-    "le fleuve charriait des branches arrachées",
-    "les enfants couraient sous les arcades",
-    "quelqu’un frappait à la porte de la cuisine",
-    "la lumière déclinait derrière les collines",
+    "la nuit tombait doucement sur la ville", "les cloches sonnaient au loin",
+    "personne ne semblait remarquer son absence", "le vent soulevait la poussière du chemin",
+    "les commerçants fermaient leurs boutiques", "une odeur de pain chaud montait de la rue",
+    "le fleuve charriait des branches arrachées", "les enfants couraient sous les arcades",
+    "quelqu’un frappait à la porte de la cuisine", "la lumière déclinait derrière les collines",
     "un chien aboyait obstinément dans la cour voisine",
     "les souvenirs revenaient l’un après l’autre",
 ]
 _FEELINGS = [
-    "le cœur serré",
-    "l’esprit ailleurs",
-    "les mains tremblantes",
-    "sans trop y croire",
-    "avec une patience extraordinaire",
-    "comme on retient son souffle",
+    "le cœur serré", "l’esprit ailleurs", "les mains tremblantes", "sans trop y croire",
+    "avec une patience extraordinaire", "comme on retient son souffle",
 ]
 _UTTERANCES = [
-    "Je ne sais pas",
-    "Il est trop tard",
-    "Nous partirons demain",
-    "Tu as peut-être raison",
-    "Personne ne viendra",
-    "C’est-à-dire que je n’en suis pas certain",
-    "Regarde par la fenêtre",
-    "Cela ne change rien",
-    "Il faudra bien le lui dire",
+    "Je ne sais pas", "Il est trop tard", "Nous partirons demain", "Tu as peut-être raison",
+    "Personne ne viendra", "C’est-à-dire que je n’en suis pas certain", "Regarde par la fenêtre",
+    "Cela ne change rien", "Il faudra bien le lui dire",
 ]
 _QUESTIONS = [
-    "Tu crois qu’il viendra",
-    "Où étais-tu passé",
-    "Que veux-tu que je fasse",
-    "Est-ce que tu l’as vu",
-    "Pourquoi maintenant",
+    "Tu crois qu’il viendra", "Où étais-tu passé", "Que veux-tu que je fasse",
+    "Est-ce que tu l’as vu", "Pourquoi maintenant",
 ]
 _INCISES = [
-    "dit-il",
-    "répondit-elle",
-    "murmura Claire",
-    "fit-il",
-    "reprit Mme Leclerc",
-    "ajouta-t-elle",
+    "dit-il", "répondit-elle", "murmura Claire", "fit-il", "reprit Mme Leclerc", "ajouta-t-elle",
     "soupira M. Dupont",
 ]
+# fmt: on
 _ASKED = ["demanda-t-il", "demanda Antoine", "s’inquiéta Odette", "reprit Mme Leclerc"]
 
 

@@ -31,20 +31,12 @@ AUTHOR = "Hélène Marchand"
 TITLE = "Les Heures grises"
 CROSS_PAGE_BREAKS = frozenset({9, 15, 21, 35, 42, 57})
 _CHAPTERS = ["premier", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+# fmt: off
 _SUBTITLES = [
-    "Le départ",
-    "La maison de la colline",
-    "Les quais",
-    "Une lettre",
-    "L’hiver",
-    "Le retour",
-    "La foire",
-    "Les absents",
-    "Le registre",
-    "La crue",
-    "Les voisins",
-    "La dernière heure",
+    "Le départ", "La maison de la colline", "Les quais", "Une lettre", "L’hiver", "Le retour",
+    "La foire", "Les absents", "Le registre", "La crue", "Les voisins", "La dernière heure",
 ]
+# fmt: on
 
 _PAGE_SIZE = (148.0, 210.0)
 _LEFT, _WIDTH = 18.0, 112.0

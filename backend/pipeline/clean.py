@@ -77,40 +77,16 @@ _BROKEN_WORD = re.compile(r"\w-$")
 _DASHES = ("—", "–")
 
 # Second halves that make a hyphen at a line end a real one (see module doc).
-_KEEP_RIGHT = frozenset(
-    [
-        "elle",
-        "elles",
-        "ils",
-        "nous",
-        "vous",
-        "même",
-        "mêmes",
-        "moi",
-        "toi",
-        "eux",
-        "soi",
-        "être",
-        "delà",
-        "dessus",
-        "dessous",
-        "uns",
-        "unes",
-        "midi",
-    ]
-)
-_KEEP_PAIRS = frozenset(
-    {
-        ("là", "bas"),
-        ("là", "haut"),
-        ("avant", "hier"),
-        ("après", "demain"),
-        ("grand", "mère"),
-        ("grand", "père"),
-        ("belle", "mère"),
-        ("beau", "père"),
-    }
-)
+# fmt: off
+_KEEP_RIGHT = frozenset({
+    "elle", "elles", "ils", "nous", "vous", "même", "mêmes", "moi", "toi", "eux", "soi",
+    "être", "delà", "dessus", "dessous", "uns", "unes", "midi",
+})
+_KEEP_PAIRS = frozenset({
+    ("là", "bas"), ("là", "haut"), ("avant", "hier"), ("après", "demain"),
+    ("grand", "mère"), ("grand", "père"), ("belle", "mère"), ("beau", "père"),
+})
+# fmt: on
 
 
 @dataclass(frozen=True)

@@ -30,90 +30,26 @@ _OPENERS = "«“\"([‘'—–-"
 _TRAILING = frozenset(_CLOSERS + ".!?…,;:")
 _DASHES = frozenset({"—", "–"})
 
-ABBREVIATIONS = frozenset(
-    [
-        "m",
-        "mm",
-        "mme",
-        "mmes",
-        "mlle",
-        "mlles",
-        "mgr",
-        "me",
-        "dr",
-        "pr",
-        "st",
-        "ste",
-        "sts",
-        "p",
-        "pp",
-        "cf",
-        "av",
-        "apr",
-        "vol",
-        "chap",
-        "ch",
-        "éd",
-        "ed",
-        "fig",
-        "env",
-        "art",
-        "coll",
-        "hab",
-        "bd",
-        "boul",
-        "cie",
-        "ex",
-        "t",
-        "nº",
-    ]
-)
+# fmt: off
+ABBREVIATIONS = frozenset({
+    "m", "mm", "mme", "mmes", "mlle", "mlles", "mgr", "me", "dr", "pr", "st", "ste", "sts",
+    "p", "pp", "cf", "av", "apr", "vol", "chap", "ch", "éd", "ed", "fig", "env", "art",
+    "coll", "hab", "bd", "boul", "cie", "ex", "t", "nº",
+})
 _INITIALS = re.compile(r"(?:[A-ZÀ-Ý]\.-?)*[A-ZÀ-Ý]")
 
-_CONJUNCTIONS = frozenset(
-    [
-        "et",
-        "mais",
-        "ou",
-        "donc",
-        "or",
-        "ni",
-        "car",
-        "puis",
-        "qui",
-        "que",
-        "quand",
-        "lorsque",
-        "puisque",
-        "parce",
-        "tandis",
-        "comme",
-        "si",
-    ]
-)
+_CONJUNCTIONS = frozenset({
+    "et", "mais", "ou", "donc", "or", "ni", "car", "puis", "qui", "que", "quand", "lorsque",
+    "puisque", "parce", "tandis", "comme", "si",
+})
 _ELIDED = ("qu'", "qu’", "lorsqu'", "lorsqu’", "puisqu'", "puisqu’")
 # "que" right after these is part of a locution ("parce que", "alors que"):
 # the clause starts one word earlier, so cutting before "que" reads badly.
-_QUE_LOCUTIONS = frozenset(
-    [
-        "parce",
-        "alors",
-        "bien",
-        "afin",
-        "tandis",
-        "pendant",
-        "avant",
-        "après",
-        "dès",
-        "depuis",
-        "sans",
-        "pour",
-        "ainsi",
-        "même",
-        "de",
-        "à",
-    ]
-)
+_QUE_LOCUTIONS = frozenset({
+    "parce", "alors", "bien", "afin", "tandis", "pendant", "avant", "après", "dès", "depuis",
+    "sans", "pour", "ainsi", "même", "de", "à",
+})
+# fmt: on
 
 # split_long's costs: a piece, a cut by kind, and imbalance (see _cut_cost).
 _PIECE_COST = 3.0

@@ -55,14 +55,10 @@ def owned_sentences(
     pages_with_text = {spec.read_start + token.page for token in tokens}
     empty = [p for p in range(spec.page_start, spec.page_end + 1) if p not in pages_with_text]
 
-    more_follows = spec.overlap > 0 and spec.read_end == spec.page_end + spec.overlap
-    if (
-        tokens
-        and more_follows
-        and settings.fix_hyphenation
-        and _BROKEN_WORD.search(tokens[-1].text)
-    ):
-        tokens = tokens[:-1]
+    # The next chunk reads our last page, sees both halves and emits the word.
+    next_glues = settings.fix_hyphenation and spec.overlap > 0
+    if next_glues and spec.read_end == spec.page_end + spec.overlap and tokens:
+        tokens = _drop_broken_tail(tokens)
     reach = spec.page_start - 1 + spec.overlap
     sentences: list[Sentence] = []
     for sentence in _segment(tokens):
@@ -77,6 +73,10 @@ def owned_sentences(
             page = spec.read_start + kept[0].page
             sentences.append(Sentence(" ".join(token.text for token in kept), page))
     return sentences, empty
+
+
+def _drop_broken_tail(tokens: list[Token]) -> list[Token]:
+    return tokens[:-1] if _BROKEN_WORD.search(tokens[-1].text) else tokens
 
 
 def _segment(tokens: list[Token]) -> list[list[Token]]:

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from backend.celery_app import QUEUES
 from backend.pipeline import processors
-from tests.conftest import build_app, truncate_all
+from tests.conftest import build_app, dispose, truncate_all
 from tests.fakes.processors import Script, ScriptedProcessor
 
 REDIS = os.environ.get("QUIRE_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -30,10 +30,10 @@ TERMINAL = {"completed", "partial", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="session")
-def e2e_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> APIFlask:
+def e2e_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
     for number in (BROKER_DB, RESULT_DB):
         redis.Redis.from_url(f"{REDIS}/{number}").flushdb()
-    return build_app(
+    flask_app = build_app(
         database_url,
         tmp_path_factory.mktemp("quire-e2e"),
         broker_url=f"{REDIS}/{BROKER_DB}",
@@ -42,6 +42,8 @@ def e2e_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> APIF
         jwt_secret_key="e2e-jwt-secret-0123456789abcdef0123",
         retry_backoff_seconds=0.2,
     )
+    yield flask_app
+    dispose(flask_app)
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,8 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     assert body["error"]["code"] == code, body
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    assert isinstance(body["error"]["message"], str), body
+    assert body["error"]["message"], body
     assert isinstance(body["error"]["details"], dict), body
     details: dict[str, Any] = body["error"]["details"]
     return details
@@ -138,7 +139,9 @@ def chunk_rows(app: APIFlask) -> Callable[[str], list[dict[str, Any]]]:
             chunks = db.session.scalars(
                 select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.chunk_id)
             )
-            return [{c.name: getattr(ch, c.key) for c in JobChunk.__table__.columns} for ch in chunks]
+            return [
+                {c.name: getattr(ch, c.key) for c in JobChunk.__table__.columns} for ch in chunks
+            ]
 
     return _rows
 

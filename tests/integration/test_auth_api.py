@@ -38,7 +38,8 @@ def test_register_returns_201_with_tokens_and_user(client: FlaskClient) -> None:
     assert response.status_code == 201
     body = response.get_json()
     assert body["token_type"] == "Bearer"
-    assert body["access_token"] and body["refresh_token"]
+    assert body["access_token"]
+    assert body["refresh_token"]
     assert body["access_token"] != body["refresh_token"]
     assert body["expires_in"] == 3600
     assert body["user"]["email"] == "carol@example.com"

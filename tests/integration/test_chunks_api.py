@@ -6,14 +6,20 @@ the states a worker would have left them in.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from backend.extensions import db
+from backend.models import Job
+from backend.models.types import utcnow
 from tests.conftest import FIXTURES, blank_pdf, upload
 from tests.integration.conftest import assert_error
 
@@ -40,10 +46,18 @@ def test_split_creates_one_row_per_page_range_with_overlap(
 
     assert [r["chunk_id"] for r in rows] == [0, 1, 2, 3, 4]
     assert [(r["page_start"], r["page_end"]) for r in rows] == [
-        (1, 10), (11, 20), (21, 30), (31, 40), (41, 45)
+        (1, 10),
+        (11, 20),
+        (21, 30),
+        (31, 40),
+        (41, 45),
     ]
     assert [(r["read_start"], r["read_end"]) for r in rows] == [
-        (1, 11), (10, 21), (20, 31), (30, 41), (40, 45)
+        (1, 11),
+        (10, 21),
+        (20, 31),
+        (30, 41),
+        (40, 45),
     ]
     assert [r["page_count"] for r in rows] == [10, 10, 10, 10, 5]
     assert all(r["has_overlap"] for r in rows)
@@ -509,3 +523,128 @@ def test_split_of_a_job_whose_upload_vanished_fails_with_blob_missing(
 
     error = client.get(f"/api/v1/jobs/{job_id}", headers=alice).get_json()["error"]
     assert error["code"] == "BLOB_MISSING"
+
+
+def test_two_concurrent_retries_open_exactly_one_round(
+    app: APIFlask,
+    split_job_45: str,
+    alice: dict[str, str],
+    set_chunks: Callable[..., None],
+    job_row: Callable[..., Any],
+    audit_rows: Callable[..., Any],
+) -> None:
+    set_chunks(split_job_45, [1, 3], status="failed", last_error_code="LLM_TIMEOUT")
+    barrier = threading.Barrier(2)
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def post_retry() -> None:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = retry(client, split_job_45, alice)
+        with lock:
+            answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=post_retry) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [202, 409], answers
+    loser = next(body for status, body in answers if status == 409)
+    assert loser["error"]["code"] in {"JOB_STATE_CONFLICT", "NOTHING_TO_RETRY"}
+    assert job_row(split_job_45)["round"] == 1
+    assert [log["action"] for log in audit_rows(split_job_45)] == ["retry"]
+
+
+def test_retry_of_a_cancelled_job_is_409_job_state_conflict(
+    client: FlaskClient,
+    split_job_45: str,
+    alice: dict[str, str],
+    set_chunks: Callable[..., None],
+    app: APIFlask,
+) -> None:
+    from backend.services.finalize import finalize_job
+
+    set_chunks(split_job_45, [0], status="failed", last_error_code="NO_TEXT")
+    client.post(f"/api/v1/jobs/{split_job_45}/cancel", headers=alice)
+    with app.app_context():
+        assert finalize_job(split_job_45, 0) == "cancelled"
+
+    assert_error(retry(client, split_job_45, alice), 409, "JOB_STATE_CONFLICT")
+
+
+def test_retry_while_cancelling_is_409_and_changes_nothing(
+    client: FlaskClient,
+    split_job_45: str,
+    alice: dict[str, str],
+    set_chunks: Callable[..., None],
+    chunk_rows: Callable[..., Any],
+    job_row: Callable[..., Any],
+) -> None:
+    set_chunks(split_job_45, [0], status="failed", last_error_code="LLM_TIMEOUT")
+    set_chunks(split_job_45, [1], status="processing")
+    client.post(f"/api/v1/jobs/{split_job_45}/cancel", headers=alice)
+    before = chunk_rows(split_job_45)
+
+    assert_error(retry(client, split_job_45, alice), 409, "JOB_STATE_CONFLICT")
+    assert_error(
+        retry(client, split_job_45, alice, chunk_ids=[0], force=True), 409, "JOB_STATE_CONFLICT"
+    )
+
+    assert chunk_rows(split_job_45) == before
+    assert job_row(split_job_45)["round"] == 0
+
+
+def test_second_cancel_of_a_cancelling_job_is_409(
+    client: FlaskClient,
+    split_job_45: str,
+    alice: dict[str, str],
+    set_chunks: Callable[..., None],
+    audit_rows: Callable[..., Any],
+) -> None:
+    set_chunks(split_job_45, [1], status="processing")
+    assert client.post(f"/api/v1/jobs/{split_job_45}/cancel", headers=alice).status_code == 202
+
+    response = client.post(f"/api/v1/jobs/{split_job_45}/cancel", headers=alice)
+
+    assert_error(response, 409, "JOB_STATE_CONFLICT")
+    assert [log["action"] for log in audit_rows(split_job_45)] == ["cancel"]
+
+
+def test_split_whose_worker_died_is_taken_over_once_its_lease_expired(
+    app: APIFlask,
+    create_job: Callable[..., str],
+    split: Callable[[str], str],
+    alice: dict[str, str],
+    chunk_rows: Callable[..., Any],
+) -> None:
+    job_id = create_job(alice, pages=12, pages_per_chunk=5)
+    set_job(app, job_id, status="splitting", lease_expires_at=utcnow() - timedelta(seconds=1))
+
+    assert split(job_id) == "processing"
+
+    assert len(chunk_rows(job_id)) == 3
+
+
+def test_split_held_by_a_live_worker_is_not_taken_twice(
+    app: APIFlask,
+    create_job: Callable[..., str],
+    split: Callable[[str], str],
+    alice: dict[str, str],
+    chunk_rows: Callable[..., Any],
+) -> None:
+    job_id = create_job(alice, pages=12, pages_per_chunk=5)
+    set_job(app, job_id, status="splitting", lease_expires_at=utcnow() + timedelta(minutes=5))
+
+    assert split(job_id) == "splitting"
+
+    assert chunk_rows(job_id) == []
+
+
+def set_job(app: APIFlask, job_id: str, **values: Any) -> None:
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(**values))
+        db.session.commit()

@@ -207,9 +207,16 @@ def test_out_of_range_settings_are_400_and_create_nothing(
     assert job_count(app) == 0
 
 
-@pytest.mark.parametrize(("field", "value"), [("words_per_sentence", 3), ("words_per_sentence", 50),
-                                              ("pages_per_chunk", 1), ("overlap_pages", 0),
-                                              ("max_retries", 0)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("words_per_sentence", 3),
+        ("words_per_sentence", 50),
+        ("pages_per_chunk", 1),
+        ("overlap_pages", 0),
+        ("max_retries", 0),
+    ],
+)
 def test_boundary_settings_are_accepted(
     client: FlaskClient, alice: dict[str, str], field: str, value: int
 ) -> None:
@@ -366,9 +373,7 @@ def test_result_format_must_be_json_txt_or_csv(
     assert_error(response, 400, "INVALID_PARAMS")
 
 
-@pytest.mark.parametrize(
-    "job_id", ["00000000-0000-0000-0000-000000000000", "nope", "x" * 200]
-)
+@pytest.mark.parametrize("job_id", ["00000000-0000-0000-0000-000000000000", "nope", "x" * 200])
 def test_unknown_job_is_404_not_found(
     client: FlaskClient, alice: dict[str, str], job_id: str
 ) -> None:

@@ -11,12 +11,12 @@ from backend.pipeline.textflow import owned_sentences
 from backend.pipeline.types import ChunkSpec, ProcessSettings, Sentence
 
 # Pages of a tiny document, no running headers: sentences cross page breaks.
+# fmt: off
 PAGES = [
-    "Un commence ici. Deux commence ici et",
-    "continue ici. Trois commence ici et",
-    "continue ici. Quatre commence ici et",
-    "continue ici. Cinq commence ici.",
+    "Un commence ici. Deux commence ici et", "continue ici. Trois commence ici et",
+    "continue ici. Quatre commence ici et", "continue ici. Cinq commence ici.",
 ]
+# fmt: on
 
 
 def _spec(start: int, end: int, overlap: int, count: int = len(PAGES)) -> ChunkSpec:
@@ -60,12 +60,11 @@ def test_document_start_and_end_chunks_behave_naturally() -> None:
 
 
 def test_sentence_longer_than_the_overlap_continues_in_the_next_chunk() -> None:
+    # fmt: off
     pages = [
-        "Court. Une phrase très",
-        "longue traverse",
-        "trois pages entières",
-        "puis finit. Fin.",
+        "Court. Une phrase très", "longue traverse", "trois pages entières", "puis finit. Fin.",
     ]
+    # fmt: on
     first = _run(pages, _spec(1, 2, 1))
     second = _run(pages, _spec(3, 4, 1))
     assert [s.text for s in first] == [
@@ -113,21 +112,12 @@ def test_hyphenation_setting_is_honoured() -> None:
 
 def _random_document(seed: int, break_words: bool) -> list[str]:
     rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    # fmt: off
     vocab = [
-        "le",
-        "chat",
-        "dort",
-        "sur",
-        "la",
-        "table",
-        "et",
-        "rêve",
-        "de",
-        "souris",
-        "grises",
-        "pendant",
-        "que",
+        "le", "chat", "dort", "sur", "la", "table", "et", "rêve", "de", "souris", "grises",
+        "pendant", "que",
     ]
+    # fmt: on
     words: list[str] = []
     for _ in range(rng.randint(40, 90)):
         length = rng.choice([1, 3, 6, 12, 25, 70])  # some sentences span pages

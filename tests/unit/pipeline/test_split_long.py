@@ -85,36 +85,13 @@ def test_falls_back_to_hard_cuts_every_max_words() -> None:
     assert [count_words(p) for p in split_long(words, 5)] == [5, 5, 5, 5]
 
 
+# fmt: off
 _VOCAB = [
-    "il",
-    "elle",
-    "marchait",
-    "vers",
-    "la",
-    "maison",
-    "et",
-    "mais",
-    "donc",
-    "que",
-    "qui",
-    "quand",
-    "lorsque",
-    "puis",
-    "le",
-    "jardin",
-    "ciel",
-    "était",
-    "gris",
-    "M.",
-    "Mme",
-    "J.-C.",
-    "p.",
-    "12",
-    "3,5",
-    "1852",
-    "l’homme",
-    "qu’il",
+    "il", "elle", "marchait", "vers", "la", "maison", "et", "mais", "donc", "que", "qui", "quand",
+    "lorsque", "puis", "le", "jardin", "ciel", "était", "gris", "M.", "Mme", "J.-C.", "p.", "12",
+    "3,5", "1852", "l’homme", "qu’il",
 ]
+# fmt: on
 _PUNCT = [",", ";", ":", "—", "«", "»", "!", "?", "…", "(", ")", "."]
 
 
