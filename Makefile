@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := build/demo
+PY_SOURCES := backend tests celery_worker.py $(wildcard bench)
 
 .PHONY: venv demo test test-fast test-unit test-integration test-e2e lint typecheck format bench clean
 
@@ -38,12 +39,12 @@ test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider -q tests/e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check backend tests bench celery_worker.py
-	$(BIN)/ruff format --check backend tests bench celery_worker.py
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
 
 format: $(STAMP)
-	$(BIN)/ruff format backend tests bench celery_worker.py
-	$(BIN)/ruff check --fix backend tests bench celery_worker.py
+	$(BIN)/ruff format $(PY_SOURCES)
+	$(BIN)/ruff check --fix $(PY_SOURCES)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
