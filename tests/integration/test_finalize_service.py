@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
+from werkzeug.http import parse_options_header
 
 from backend.services import finalize
 from backend.services.finalize import finalize_job
@@ -64,7 +65,8 @@ def test_all_chunks_succeeded_completes_with_sentences_in_page_order(
 
     response = result(client, job_25, alice)
     assert response.mimetype == "application/json"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="roman.json"'
+    disposition, options = parse_options_header(response.headers["Content-Disposition"])
+    assert (disposition, options) == ("attachment", {"filename": "roman.json"})
     document = response.get_json()
     assert [s["text"] for s in document["sentences"]] == [f"page {n}" for n in range(1, 26)]
     assert [s["page"] for s in document["sentences"]] == list(range(1, 26))
