@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -50,37 +51,35 @@ class FileBlobStore:
 
     def put_stream(self, key: str, stream: BinaryIO, max_bytes: int) -> StoredBlob:
         """Copy ``stream`` in 8 KB pieces, hashing as it goes; abort past ``max_bytes``."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         head = b""
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while piece := stream.read(PIECE_SIZE):
-                    size += len(piece)
-                    if size > max_bytes:
-                        raise BlobTooLargeError(max_bytes)
-                    if len(head) < 16:
-                        head += piece[: 16 - len(head)]
-                    digest.update(piece)
-                    out.write(piece)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+
+        def copy(out: BinaryIO) -> None:
+            nonlocal size, head
+            while piece := stream.read(PIECE_SIZE):
+                size += len(piece)
+                if size > max_bytes:
+                    raise BlobTooLargeError(max_bytes)
+                if len(head) < 16:
+                    head += piece[: 16 - len(head)]
+                digest.update(piece)
+                out.write(piece)
+
+        self._write_atomically(key, copy)
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest(), head=head)
 
     def put_bytes(self, key: str, data: bytes) -> None:
+        self._write_atomically(key, lambda out: out.write(data))
+
+    def _write_atomically(self, key: str, write: Callable[[BinaryIO], object]) -> None:
+        """Write to a temporary file beside the target, fsync, then rename over it."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".write-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                write(out)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp_name, path)
