@@ -23,8 +23,8 @@ RUN pip install --no-deps -e .
 # Non-root. /data/blobs exists in the image with the right owner, so a named
 # volume mounted there starts out writable by this user.
 RUN useradd --create-home --uid 10001 quire \
-    && mkdir -p /data/blobs \
-    && chown -R quire:quire /data
+    && mkdir -p /data/blobs /metrics-data \
+    && chown -R quire:quire /data /metrics-data
 USER quire
 
 EXPOSE 8000

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := build/demo
 PY_SOURCES := backend tests celery_worker.py $(wildcard bench)
 
-.PHONY: venv demo test test-fast test-unit test-integration test-e2e lint typecheck format bench clean
+.PHONY: venv demo test test-fast test-unit test-integration test-e2e lint typecheck format bench clean browser-deps serve
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,21 @@ demo: $(STAMP)
 	QUIRE_DATA_DIR=$(DEMO_DIR)/quire-data $(BIN)/quire process $(DEMO_DIR)/roman-exemple.pdf \
 		--words 8 --pages-per-chunk 8 --overlap 1 --out $(DEMO_DIR)/roman-exemple.sentences.json
 
-## test: the whole suite (unit, integration on Postgres, e2e on Redis + a real worker)
-test: $(STAMP)
+## browser-deps: headless Chromium + chromedriver for the `browser` tests (Debian packages; root)
+## If they cannot be installed the browser tests skip and say so; CI runs as root and gets them.
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+		|| echo "browser-deps: chromium could not be installed; the browser tests will skip" >&2; \
+	else echo "browser-deps: not root, cannot install chromium; the browser tests will skip" >&2; fi
+
+## serve: the dashboard + API in embedded mode (prints its URL)
+serve: $(STAMP)
+	QUIRE_DATA_DIR=$(DEMO_DIR)/quire-data $(BIN)/quire serve
+
+## test: the whole suite (unit, integration on Postgres, e2e on Redis + a real worker, browser)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -p no:cacheprovider -q
 
 test-unit: $(STAMP)
@@ -48,6 +61,11 @@ format: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## bench: benchmarks against baselines on private Redis/Postgres; writes docs/benchmarks.md
+## (BENCH_ARGS=--quick for reduced sizes; not part of `make test`)
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(VENV) quire-data

@@ -5,7 +5,6 @@ Nothing touches the database or the broker at import time.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -71,13 +70,15 @@ def _configure(app: APIFlask, settings: Settings) -> None:
     )
     app.extensions["quire_settings"] = settings
     app.extensions["quire_blobs"] = FileBlobStore(settings.blob_root)
+    from backend.services.processors import configure_processors
+
+    configure_processors(settings)
 
 
 def _engine_options(settings: Settings) -> dict[str, Any]:
-    if settings.sqlalchemy_url.startswith("sqlite"):
-        # Worker threads and the API share one file: wait for the lock, don't fail.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+    from backend.database import engine_options
+
+    return engine_options(settings)
 
 
 @event.listens_for(Engine, "connect")
@@ -92,8 +93,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_extensions(app: APIFlask, settings: Settings) -> None:
     from backend.celery_app import celery_init_app
+    from backend.database import install_engine_hooks
 
     db.init_app(app)
+    install_engine_hooks(app, settings)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     jwt.init_app(app)
     celery_init_app(app, settings)
@@ -110,6 +113,18 @@ def _register_api(app: APIFlask) -> None:
     from backend.api import register_blueprints
 
     register_blueprints(app)
+    _register_operations(app)
+
+
+def _register_operations(app: APIFlask) -> None:
+    """Request ids, /metrics and rate limits (after the blueprints they wrap)."""
+    from backend.api import metrics
+    from backend.api.ratelimit import init_rate_limits
+    from backend.api.request_ids import register_request_ids
+
+    register_request_ids(app)
+    app.register_blueprint(metrics.bp)
+    init_rate_limits(app, app.extensions["quire_settings"])
 
 
 def _register_cli(app: APIFlask) -> None:
@@ -119,11 +134,6 @@ def _register_cli(app: APIFlask) -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-    # pypdf logs every recoverable defect of a damaged file; we classify those ourselves.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    from backend.logs import configure_logging
+
+    configure_logging(settings)

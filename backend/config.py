@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from backend.pipeline.sandbox import ParseLimits
+
 MEMORY_BROKER = "memory://localhost/"
 # The variables that select service mode; embedded runs ignore them.
 SERVICE_VARIABLES = frozenset(
@@ -48,6 +50,62 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(repr(a) for a in allowed)}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse_many
+
+    value = env.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a rate such as '30/hour'") from None
+    return value
+
+
+def _operations_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The operations settings (pool, logs, retention, limits) of ``Settings.from_env``."""
+    return {
+        "db_pool_size": _int(env, "QUIRE_DB_POOL_SIZE", 10, 1, 200),
+        "db_max_overflow": _int(env, "QUIRE_DB_MAX_OVERFLOW", 20, 0, 500),
+        "db_pool_timeout": _int(env, "QUIRE_DB_POOL_TIMEOUT", 30, 1, 600),
+        "db_pool_recycle": _int(env, "QUIRE_DB_POOL_RECYCLE", 1800, 60, 86_400),
+        "db_statement_timeout_ms": _int(env, "QUIRE_DB_STATEMENT_TIMEOUT_MS", 30_000, 0, 3_600_000),
+        "slow_query_ms": _int(env, "QUIRE_SLOW_QUERY_MS", 500, 1, 600_000),
+        "log_format": _choice(env, "QUIRE_LOG_FORMAT", "", ("", "json", "text")),
+        "log_level": _choice(
+            env, "QUIRE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        ).upper(),
+        "audit_retention_days": _int(env, "QUIRE_AUDIT_RETENTION_DAYS", 90, 30, 365),
+        "blob_retention_days": _int(env, "QUIRE_BLOB_RETENTION_DAYS", 30, 0, 3650),
+        "result_max_kb": _int(env, "QUIRE_RESULT_MAX_KB", 512, 16, 65_536),
+        "result_warn_kb": _int(env, "QUIRE_RESULT_WARN_KB", 256, 8, 65_536),
+        "rate_limit_uploads": _rate(env, "QUIRE_RATE_LIMIT_UPLOADS", "30/hour"),
+        "rate_limit_retries": _rate(env, "QUIRE_RATE_LIMIT_RETRIES", "60/hour"),
+        "rate_limit_storage_url": env.get("QUIRE_RATE_LIMIT_STORAGE_URL", ""),
+    }
+
+
+def _gemini_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The Gemini processor's settings of ``Settings.from_env``."""
+    return {
+        "gemini_api_key": env.get("GEMINI_API_KEY", "").strip(),
+        "gemini_model": env.get("QUIRE_GEMINI_MODEL", "").strip() or "gemini-3.8-flash",
+        "gemini_base_url": env.get("QUIRE_GEMINI_BASE_URL", "").strip(),
+        "gemini_timeout_seconds": _float(env, "QUIRE_GEMINI_TIMEOUT_SECONDS", 120.0),
+        "gemini_temperature": _float(env, "QUIRE_GEMINI_TEMPERATURE", 0.2),
+        "gemini_max_retry_after_seconds": _float(env, "QUIRE_GEMINI_MAX_RETRY_AFTER", 600.0),
+        "gemini_rpm": _int(env, "QUIRE_GEMINI_RPM", 0, 0, 1_000_000),
+        "gemini_burst": _int(env, "QUIRE_GEMINI_BURST", 1, 1, 10_000),
+        "gemini_tpm": _int(env, "QUIRE_GEMINI_TPM", 0, 0, 1_000_000_000),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob Quire reads, with its environment variable in the docs table."""
@@ -69,11 +127,52 @@ class Settings:
     chunk_time_limit: int = 300
     lease_margin_seconds: int = 60
     max_attempts: int = 5
+    # Every parse of an uploaded PDF runs in a child process with these bounds
+    # (backend/pipeline/sandbox.py); the timeout stays below the chunk soft limit.
+    parse_timeout_seconds: float = 120.0
+    parse_memory_mb: int = 1024
+    parse_concurrency: int = 3
+    # The reconciler (docs/operations.md): how often it runs, and how long a
+    # pending/retry_scheduled chunk or a queued job may sit untouched before its
+    # message is presumed lost and re-published.
+    reconcile_interval_seconds: int = 60
+    redispatch_after_seconds: int = 600
+    # The Gemini processor (docs/processors.md); off while the key is empty.
+    gemini_api_key: str = field(default="", repr=False)
+    gemini_model: str = "gemini-3.8-flash"
+    gemini_base_url: str = ""
+    gemini_timeout_seconds: float = 120.0
+    gemini_temperature: float = 0.2
+    gemini_max_retry_after_seconds: float = 600.0
+    # The fleet-wide limiter (docs/processors.md); 0 requests/min = off.
+    gemini_rpm: int = 0
+    gemini_burst: int = 1
+    gemini_tpm: int = 0
     embedded_concurrency: int = 4
     # Off in tests that want messages queued but not consumed.
     embedded_worker: bool = True
     access_token_minutes: int = 60
     refresh_token_days: int = 30
+    # Live progress (GET /jobs/{id}/events): open streams per process, poll and keep-alive.
+    sse_max_streams: int = 100
+    sse_poll_seconds: float = 0.5
+    sse_keepalive_seconds: float = 15.0
+    # Operations (docs/operations.md): database pool, logs, retention, limits.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: int = 30
+    db_pool_recycle: int = 1800
+    db_statement_timeout_ms: int = 30_000
+    slow_query_ms: int = 500
+    log_format: str = ""  # "json" | "text"; empty: json in service mode, text embedded
+    log_level: str = "INFO"
+    audit_retention_days: int = 90
+    blob_retention_days: int = 30
+    result_max_kb: int = 512
+    result_warn_kb: int = 256
+    rate_limit_uploads: str = "30/hour"
+    rate_limit_retries: str = "60/hour"
+    rate_limit_storage_url: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -104,6 +203,27 @@ class Settings:
         return self.broker_url
 
     @property
+    def effective_log_format(self) -> str:
+        """JSON lines for log collectors in service mode, readable text on a terminal."""
+        return self.log_format or ("text" if self.embedded else "json")
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """Counters shared by every web process (Redis) in service mode; memory embedded."""
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        return "memory://" if self.embedded else self.broker_url
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        """The bounds handed to every PDF parse (the pipeline never reads settings)."""
+        return ParseLimits(
+            timeout_seconds=self.parse_timeout_seconds,
+            memory_mb=self.parse_memory_mb,
+            max_concurrent=self.parse_concurrency,
+        )
+
+    @property
     def lease_seconds(self) -> int:
         return self.chunk_time_limit + self.lease_margin_seconds
 
@@ -130,10 +250,20 @@ class Settings:
             chunk_soft_time_limit=_int(env, "QUIRE_CHUNK_SOFT_TIME_LIMIT", 240, 1, 3600),
             chunk_time_limit=_int(env, "QUIRE_CHUNK_TIME_LIMIT", 300, 2, 3600),
             max_attempts=_int(env, "QUIRE_MAX_ATTEMPTS", 5, 1, 50),
+            parse_timeout_seconds=float(_int(env, "QUIRE_PARSE_TIMEOUT_SECONDS", 120, 1, 3600)),
+            parse_memory_mb=_int(env, "QUIRE_PARSE_MEMORY_MB", 1024, 64, 65_536),
+            parse_concurrency=_int(env, "QUIRE_PARSE_CONCURRENCY", 3, 1, 64),
+            reconcile_interval_seconds=_int(env, "QUIRE_RECONCILE_INTERVAL_SECONDS", 60, 5, 3600),
+            redispatch_after_seconds=_int(env, "QUIRE_REDISPATCH_AFTER_SECONDS", 600, 30, 86_400),
+            **_gemini_from_env(env),
             embedded_concurrency=_int(env, "QUIRE_EMBEDDED_CONCURRENCY", 4, 1, 64),
             embedded_worker=env.get("QUIRE_EMBEDDED_WORKER", "1") not in ("0", "false", "no"),
             access_token_minutes=_int(env, "QUIRE_ACCESS_TOKEN_MINUTES", 60, 1, 1440),
             refresh_token_days=_int(env, "QUIRE_REFRESH_TOKEN_DAYS", 30, 1, 365),
+            sse_max_streams=_int(env, "QUIRE_SSE_MAX_STREAMS", 100, 1, 10000),
+            sse_poll_seconds=_float(env, "QUIRE_SSE_POLL_SECONDS", 0.5),
+            sse_keepalive_seconds=_float(env, "QUIRE_SSE_KEEPALIVE_SECONDS", 15.0),
+            **_operations_from_env(env),
         )
         return settings.with_secrets()
 

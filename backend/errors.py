@@ -43,6 +43,12 @@ _KINDS = [
     ErrorKind(
         "CONTENT_BLOCKED", 422, False, "The content was blocked by the model's safety filter."
     ),
+    ErrorKind("LLM_UNAVAILABLE", 503, True, "The language model is unavailable or overloaded."),
+    ErrorKind("LLM_AUTH_FAILED", 502, False, "The language model refused our credentials."),
+    ErrorKind("LLM_REQUEST_REJECTED", 502, False, "The language model rejected the request."),
+    ErrorKind(
+        "PROCESSOR_NOT_CONFIGURED", 422, False, "This processor is not configured on the server."
+    ),
     ErrorKind("PARTIAL_RESULT", 200, False, "Some chunks failed; their pages are missing."),
     ErrorKind("TRANSIENT_ERROR", 503, True, "A temporary failure; it will be retried."),
     ErrorKind("PROCESSOR_ERROR", 500, True, "The processor failed unexpectedly."),
@@ -53,6 +59,9 @@ _KINDS = [
     ErrorKind("INTERNAL_ERROR", 500, False, "Internal error."),
     ErrorKind("DB_QUERY_ERROR", 500, False, "A database query failed."),
     ErrorKind("DB_CONNECTION_ERROR", 503, True, "The database is unreachable."),
+    ErrorKind(
+        "TOO_MANY_STREAMS", 503, True, "Too many live progress streams are open; retry later."
+    ),
 ]
 
 ERRORS: dict[str, ErrorKind] = {kind.code: kind for kind in _KINDS}

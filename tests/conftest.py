@@ -93,9 +93,14 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def truncate_all(flask_app: APIFlask) -> None:
     with flask_app.app_context():
         db.session.execute(
-            text("TRUNCATE audit_logs, job_chunks, jobs, users RESTART IDENTITY CASCADE")
+            text(
+                "TRUNCATE audit_logs, job_chunks, jobs, users, result_cache"
+                " RESTART IDENTITY CASCADE"
+            )
         )
         db.session.commit()
+    # User ids restart at 1: rate-limit counters keyed by user must restart too.
+    flask_app.extensions["quire_limiter"].reset()
 
 
 @pytest.fixture
@@ -137,6 +142,10 @@ def upload(
 ) -> Any:
     data: dict[str, Any] = {"file": (io.BytesIO(pdf), name)}
     data.update({k: str(v) for k, v in form.items()})
-    return client.post(
+    response = client.post(
         "/api/v1/jobs", data=data, headers=headers, content_type="multipart/form-data"
     )
+    # The test client spools bodies over 500 KB to a temporary file it never
+    # closes; left to the GC it is a ResourceWarning (an error here).
+    response.request.environ["wsgi.input"].close()
+    return response

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from apiflask import APIFlask
 
-from backend.api import auth, chunks, health, jobs
+from backend import web
+from backend.api import auth, chunks, events, health, jobs
 from backend.api.errors import register_error_handlers
 
 
@@ -12,5 +13,8 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(auth.bp, url_prefix="/api/v1/auth")
     app.register_blueprint(jobs.bp, url_prefix="/api/v1/jobs")
     app.register_blueprint(chunks.bp, url_prefix="/api/v1/jobs")
+    app.register_blueprint(events.bp, url_prefix="/api/v1/jobs")
     app.register_blueprint(health.bp)
+    # The dashboard at / (plain Flask pages over this API; not in the OpenAPI spec).
+    app.register_blueprint(web.bp)
     register_error_handlers(app)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from apiflask import APIFlask, HTTPError
 from flask import Response, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
+from backend.database import classify_db_error
 from backend.errors import ERRORS, STATUS_CODES, QuireError
 from backend.extensions import db, jwt
 
 log = logging.getLogger(__name__)
+
+DB_MESSAGES = {
+    "DUPLICATE_ENTRY": "this record already exists",
+    "DB_TIMEOUT_ERROR": "the database query took too long and was cancelled",
+    "DB_CONNECTION_ERROR": "the database is unreachable; retry shortly",
+    "DB_QUERY_ERROR": "a database query failed; the incident was logged",
+}
 
 
 def error_response(
@@ -43,16 +52,16 @@ def register_error_handlers(app: APIFlask) -> None:
         details = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
         return error_response(code, message, exc.status_code, details, exc.headers)
 
-    @app.errorhandler(IntegrityError)
-    def _integrity(exc: IntegrityError) -> Response:
-        db.session.rollback()
-        return error_response("DUPLICATE_ENTRY", "this record already exists", 409)
-
-    @app.errorhandler(OperationalError)
-    def _db_down(exc: OperationalError) -> Response:
-        db.session.rollback()
-        log.error("database error: %s", exc.orig)
-        return error_response("DB_CONNECTION_ERROR", "the database is unreachable", 503)
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError) -> Response:
+        # The body never carries SQL or a trace: those go to the log only.
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        code = classify_db_error(exc)
+        kind = ERRORS[code]
+        log.error("database error %s: %s", code, exc, exc_info=code == "DB_QUERY_ERROR")
+        headers = {"Retry-After": "5"} if code == "DB_CONNECTION_ERROR" else None
+        return error_response(code, DB_MESSAGES.get(code, kind.title), kind.status, None, headers)
 
     @jwt.unauthorized_loader
     def _no_token(reason: str) -> Response:

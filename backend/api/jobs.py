@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import unicodedata
 from typing import Any
@@ -14,6 +12,7 @@ from flask import Response, url_for
 from flask_jwt_extended import jwt_required
 from sqlalchemy import func, select
 
+from backend.api import exports
 from backend.api.access import current_user, job_for
 from backend.api.schemas import (
     CancelOut,
@@ -128,7 +127,7 @@ def delete_job(job_id: str) -> Response:
 @jwt_required()
 @bp.input(ResultQuery, location="query", arg_name="query")
 @bp.doc(
-    summary="The merged sentences (json, txt or csv); 409 until the job has a result",
+    summary="The merged sentences (json, txt, csv or xlsx); 409 until the job has a result",
     security="BearerAuth",
     responses={200: "the result", 409: "JOB_NOT_READY"},
 )
@@ -146,14 +145,12 @@ def get_result(job_id: str, query: dict[str, Any]) -> Response:
         raise QuireError("BLOB_MISSING", "the result file is missing") from None
     fmt = query["format"]
     stem = job.filename.rsplit(".", 1)[0] or "result"
-    if fmt == "json":
-        body, mimetype = json.dumps(document, ensure_ascii=False), "application/json"
-    elif fmt == "txt":
-        body, mimetype = _as_text(document), "text/plain"
-    else:
-        body, mimetype = _as_csv(document), "text/csv"
-    response = Response(body, mimetype=mimetype)  # Flask adds "; charset=utf-8" to text types
+    export = exports.render(document, fmt)
+    # Flask adds "; charset=utf-8" to text types
+    response = Response(export.body, mimetype=export.mimetype)
     response.headers.set("Content-Disposition", "attachment", **download_names(f"{stem}.{fmt}"))
+    if document.get("missing_pages"):
+        response.headers["X-Quire-Missing-Pages"] = document["missing_page_ranges"]
     return response
 
 
@@ -168,19 +165,3 @@ def download_names(name: str) -> dict[str, str]:
         simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
         return {"filename": simple, "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}
     return {"filename": name}
-
-
-def _as_text(document: dict[str, Any]) -> str:
-    lines = [s["text"] for s in document["sentences"]]
-    if document.get("missing_pages"):
-        lines.insert(0, f"# partial result: pages {document['missing_page_ranges']} are missing")
-    return "\n".join(lines) + "\n"
-
-
-def _as_csv(document: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["index", "page", "sentence"])
-    for index, sentence in enumerate(document["sentences"], start=1):
-        writer.writerow([index, sentence["page"], sentence["text"]])
-    return out.getvalue()

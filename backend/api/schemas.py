@@ -25,6 +25,9 @@ ERROR_SCHEMA = {
     },
 }
 
+# Past this, OFFSET overflows Postgres's bigint (and no one pages that far).
+MAX_PAGE = 1_000_000
+
 
 class RegisterIn(Schema):
     email = Email(required=True, validate=Length(max=320))
@@ -98,12 +101,16 @@ class JobOut(Schema):
     round = Integer()
     retry_count = Integer()
     max_retries = Integer()
+    usage = Dict(metadata={"description": "tokens_used and cache_hits over the job's chunks"})
     error = Nested(ErrorInfoOut, allow_none=True)
     result = Dict(allow_none=True)
     created_at = DateTime()
     started_at = DateTime(allow_none=True)
     finished_at = DateTime(allow_none=True)
     cancel_requested_at = DateTime(allow_none=True)
+    dispatch_pending = Boolean(
+        metadata={"description": "a message could not be published yet; the reconciler will"}
+    )
     links = Nested(LinksOut)
 
 
@@ -115,7 +122,7 @@ class PaginationOut(Schema):
 
 
 class JobListQuery(Schema):
-    page = Integer(load_default=1, validate=Range(min=1))
+    page = Integer(load_default=1, validate=Range(1, MAX_PAGE))
     per_page = Integer(load_default=20, validate=Range(1, 100))
     status = String(load_default=None, validate=OneOf([s.value for s in JobStatus]))
 
@@ -131,7 +138,7 @@ class JobListOut(Schema):
 
 
 class ChunkListQuery(Schema):
-    page = Integer(load_default=1, validate=Range(min=1))
+    page = Integer(load_default=1, validate=Range(1, MAX_PAGE))
     per_page = Integer(load_default=50, validate=Range(1, 500))
     status = String(load_default=None, validate=OneOf([s.value for s in ChunkStatus]))
 
@@ -177,4 +184,4 @@ class CancelOut(Schema):
 
 
 class ResultQuery(Schema):
-    format = String(load_default="json", validate=OneOf(["json", "txt", "csv"]))
+    format = String(load_default="json", validate=OneOf(["json", "txt", "csv", "xlsx"]))

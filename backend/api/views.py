@@ -8,6 +8,7 @@ from flask import url_for
 
 from backend.models import ChunkStatus, Job, JobChunk
 from backend.services.queries import chunk_counts
+from backend.services.result_cache import job_usage
 
 
 def job_links(job_id: str) -> dict[str, str]:
@@ -56,6 +57,7 @@ def job_view(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
         "progress": progress(job, counts),
         "round": job.round,
         "retry_count": job.retry_count,
+        "usage": job_usage(job.id),
         "max_retries": job.max_retries,
         "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
         "result": job.result_summary,
@@ -63,6 +65,7 @@ def job_view(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "cancel_requested_at": job.cancel_requested_at,
+        "dispatch_pending": job.dispatch_pending,
         "links": job_links(job.id),
     }
 
@@ -80,7 +83,12 @@ def chunk_view(chunk: JobChunk) -> dict[str, Any]:
         "last_error_code": chunk.last_error_code,
         "last_error": chunk.last_error,
         "retryable": chunk.error_retryable,
-        "sentence_count": len(result.get("sentences", [])) if chunk.result_json else None,
+        "sentence_count": (
+            # A result moved to the blob store keeps its count in the pointer.
+            result.get("sentence_count", len(result.get("sentences", [])))
+            if chunk.result_json
+            else None
+        ),
         "updated_at": chunk.updated_at,
         "processed_at": chunk.processed_at,
     }

@@ -68,15 +68,13 @@ def run_embedded(
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         with pdf.open("rb") as handle:
-            accepted = _check(
-                client.post(
-                    "/api/v1/jobs",
-                    data={"file": (handle, pdf.name), **{k: str(v) for k, v in settings.items()}},
-                    headers=headers,
-                    content_type="multipart/form-data",
-                ),
-                202,
+            form = {"file": (handle, pdf.name), **{k: str(v) for k, v in settings.items()}}
+            response = client.post(
+                "/api/v1/jobs", data=form, headers=headers, content_type="multipart/form-data"
             )
+            # The test client spools a large body to a temporary file it never closes.
+            response.request.environ["wsgi.input"].close()
+            accepted = _check(response, 202)
         job_id = accepted["job_id"]
         console.print(f"[bold]job[/] {job_id}  {pdf.name}")
         job = _follow(client, headers, job_id, console)

@@ -14,6 +14,21 @@ def quire_group() -> None:
     """Quire administration."""
 
 
+@quire_group.command("reconcile")
+def reconcile_command() -> None:
+    """Repair what lost messages left behind, once, and print what was repaired."""
+    from backend.services.reconcile import reconcile
+
+    report = reconcile()
+    if report.skipped:
+        click.echo("skipped: another reconciler run holds the lock")
+        return
+    for kind, count in report.counts().items():
+        ids = getattr(report, kind)
+        click.echo(f"{kind}: {count}" + (f"  {', '.join(map(str, ids))}" if ids else ""))
+    click.echo(f"repaired: {report.repairs}")
+
+
 @quire_group.command("create-user")
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.USER.value)

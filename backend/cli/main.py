@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from backend.cli.embedded import EXIT_CODES, run_embedded
+from backend.cli.server_commands import SERVER_COMMANDS
 
 
 @click.group()
@@ -81,6 +82,28 @@ def process(
         show=show,
     )
     sys.exit(EXIT_CODES.get(outcome, 1))
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where the embedded database and blobs live (default ./quire-data)",
+)
+def serve(host: str, port: int, data_dir: Path | None) -> None:
+    """Run the dashboard and API in embedded mode (SQLite + an in-process worker)."""
+    from rich.console import Console
+
+    from backend.cli.serve import serve_embedded
+
+    serve_embedded(host, port, data_dir, Console())
+
+
+for _command in SERVER_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

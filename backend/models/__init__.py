@@ -1,8 +1,9 @@
 """ORM models, one module per aggregate. Models never commit: services do."""
 
 from backend.models.audit import AuditLog
+from backend.models.cache import ResultCacheEntry
 from backend.models.chunk import ChunkStatus, JobChunk
 from backend.models.job import Job, JobStatus
 from backend.models.user import User
 
-__all__ = ["AuditLog", "ChunkStatus", "Job", "JobChunk", "JobStatus", "User"]
+__all__ = ["AuditLog", "ChunkStatus", "Job", "JobChunk", "JobStatus", "ResultCacheEntry", "User"]

@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
@@ -57,6 +67,13 @@ class JobChunk(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_code: Mapped[str | None] = mapped_column(String(64))
     error_retryable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The processor's hint (a 429's retryDelay): the next round waits at least this.
+    retry_after_seconds: Mapped[float | None] = mapped_column(Float)
+    # What the processor reported for the recorded result; 0 and True on a cache hit.
+    tokens_used: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    cache_hit: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     result_json: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     celery_task_id: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

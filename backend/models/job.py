@@ -18,6 +18,9 @@ class JobStatus(enum.StrEnum):
     SPLITTING = "splitting"
     PROCESSING = "processing"
     RETRYING = "retrying"
+    # The processor's quota is exhausted (per day): no retry round is burnt; a
+    # manual retry (or, later, the reconciler after the quota window) resumes it.
+    PAUSED_QUOTA = "paused_quota"
     COMPLETED = "completed"
     PARTIAL = "partial"
     FAILED = "failed"

@@ -198,6 +198,10 @@ def strip_running_lines(pages: Sequence[Sequence[str]]) -> list[list[str]]:
             lines[stop - 1], bottom_keys, bottom_slot
         ):
             stop -= 1
+        if start >= stop and not numbered[i]:
+            # Nothing but "running" lines and no page number: the repetition is
+            # the body itself (a one-word page, a form), not a header to strip.
+            start, stop = 0, len(lines)
         result.append(list(lines[start:stop]))
     return result
 

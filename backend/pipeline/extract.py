@@ -15,15 +15,21 @@ import logging
 import threading
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import cast
 
 from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
-from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError
+from backend.pipeline.errors import (
+    EncryptedPdfError,
+    InvalidPdfError,
+    PdfTooComplexError,
+    PipelineError,
+)
+from backend.pipeline.sandbox import ParseLimits, run_limited
 
 # pypdf logs a warning for every recoverable oddity (odd xref offsets, unknown
 # glyph names...), which on a real-world book means hundreds of lines per chunk.
@@ -57,25 +63,65 @@ class ExtractedPage:
 
     text: str
     error: str | None = None
+    # The error is one of pypdf's own caps (stream size, nesting depth).
+    too_complex: bool = False
+
+
+def failure_of(pages: Sequence[ExtractedPage]) -> PipelineError | None:
+    """The error of a chunk none of whose ``pages`` could be extracted, else None.
+
+    ``PDF_TOO_COMPLEX`` when a page hit one of pypdf's caps, ``INVALID_PDF``
+    otherwise; the message names the failed pages. Pages that extracted to no
+    text without an error are scans (``NO_TEXT``), not failures.
+    """
+    if not pages or any(page.error is None for page in pages):
+        return None
+    message = "; ".join(page.error or "" for page in pages[:3])
+    if len(pages) > 3:
+        message += f"; and {len(pages) - 3} more pages"
+    if any(page.too_complex for page in pages):
+        return PdfTooComplexError(message)
+    return InvalidPdfError(message)
 
 
 def extract_pages(pdf_bytes: bytes) -> list[ExtractedPage]:
     """Return one :class:`ExtractedPage` per page of ``pdf_bytes``, in order.
 
+    Runs in this process, unbounded: for trusted input. Uploaded files go
+    through :func:`extract_pages_limited`.
     Raises :class:`EncryptedPdfError` when the file needs a user password and
     :class:`InvalidPdfError` when it cannot be opened or has no pages.
     """
     with _quiet_pypdf():
-        reader = _open(pdf_bytes)
-        pages: list[ExtractedPage] = []
-        for number, page in enumerate(reader.pages, start=1):
-            try:
-                text = page.extract_text()
-            except _PARSER_ERRORS as exc:
-                reason = f"page {number}: text could not be extracted ({_describe(exc)})"
-                pages.append(ExtractedPage(text="", error=reason))
-                continue
-            pages.append(ExtractedPage(text=text or ""))
+        return _extract(pdf_bytes)
+
+
+def extract_pages_limited(pdf_bytes: bytes, limits: ParseLimits) -> list[ExtractedPage]:
+    """:func:`extract_pages` in a child process bounded by ``limits``.
+
+    Also raises :class:`PdfTooComplexError` when the parse runs out of time or
+    memory, and :class:`InvalidPdfError` when the parser crashes.
+    """
+    # The child mutes warnings on its own; the thread guard is not needed (and a
+    # lock some other thread held at fork time would never be released there).
+    return run_limited(_extract, pdf_bytes, limits=limits)
+
+
+def _extract(pdf_bytes: bytes) -> list[ExtractedPage]:
+    reader = _open(pdf_bytes)
+    pages: list[ExtractedPage] = []
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            text = page.extract_text()
+        except LimitReachedError as exc:
+            reason = f"page {number}: too complex to extract ({_describe(exc)})"
+            pages.append(ExtractedPage(text="", error=reason, too_complex=True))
+            continue
+        except _PARSER_ERRORS as exc:
+            reason = f"page {number}: text could not be extracted ({_describe(exc)})"
+            pages.append(ExtractedPage(text="", error=reason))
+            continue
+        pages.append(ExtractedPage(text=text or ""))
     return pages
 
 
@@ -98,6 +144,8 @@ def _open(pdf_bytes: bytes) -> PdfReader:
         raise EncryptedPdfError(
             f"the PDF is encrypted with a method this server cannot decrypt ({exc})"
         ) from exc
+    except LimitReachedError as exc:  # pypdf's own caps: page-tree depth, stream sizes
+        raise PdfTooComplexError(f"the PDF is too complex to parse ({_describe(exc)})") from exc
     except _PARSER_ERRORS as exc:
         raise InvalidPdfError(
             f"the file is not a readable PDF: it is damaged or not a PDF at all ({_describe(exc)})"

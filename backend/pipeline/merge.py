@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.pipeline.errors import NoTextError
 from backend.pipeline.types import ChunkOutput, Sentence
 
 
@@ -61,6 +62,9 @@ def merge_chunks(inputs: Iterable[MergeInput]) -> MergedResult:
                     "error": item.error,
                 }
             )
+            if item.error_code == NoTextError.code:
+                # NO_TEXT fails a chunk only when none of its pages has text.
+                merged.pages_without_text.extend(range(item.page_start, item.page_end + 1))
             continue
         merged.succeeded += 1
         merged.sentences.extend(item.output.sentences)

@@ -11,13 +11,15 @@ import io
 import logging
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
-from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError
+from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError, PdfTooComplexError
+from backend.pipeline.sandbox import ParseLimits, run_limited
 from backend.pipeline.types import ChunkSpec
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ def open_pdf(source: Path | bytes) -> PdfReader:
         raise EncryptedPdfError(
             "the PDF is protected by a password; remove the password and upload it again"
         ) from exc
+    except LimitReachedError as exc:  # pypdf's own caps: page-tree depth, stream sizes
+        raise PdfTooComplexError(f"the PDF is too complex to parse ({exc})") from exc
     except PdfReadError as exc:
         raise InvalidPdfError(f"the file is not a readable PDF ({exc})") from exc
     except PARSER_ERRORS as exc:
@@ -118,3 +122,49 @@ def iter_chunk_pdfs(reader: PdfReader, specs: list[ChunkSpec]) -> Iterator[tuple
     """Yield each chunk spec with its PDF bytes, one at a time (bounded memory)."""
     for spec in specs:
         yield spec, write_chunk_pdf(reader, spec)
+
+
+@dataclass(frozen=True)
+class SplitOutcome:
+    """What a split produced: the document's page count and each chunk with its size."""
+
+    page_count: int
+    chunks: tuple[tuple[ChunkSpec, int], ...]
+
+
+def split_pdf(
+    source: Path | bytes,
+    pages_per_chunk: int,
+    overlap: int,
+    sink: Callable[[ChunkSpec, bytes], None],
+) -> SplitOutcome:
+    """Open ``source``, plan its chunks and hand each chunk's PDF to ``sink``.
+
+    Raises :class:`InvalidPdfError` for a damaged file or one without pages and
+    :class:`EncryptedPdfError` for one that needs a user password.
+    """
+    reader = open_pdf(source)
+    pages = page_count(reader)
+    if pages == 0:
+        raise InvalidPdfError("the PDF has no pages")
+    produced = []
+    for spec, data in iter_chunk_pdfs(reader, plan_chunks(pages, pages_per_chunk, overlap)):
+        sink(spec, data)
+        produced.append((spec, len(data)))
+    return SplitOutcome(page_count=pages, chunks=tuple(produced))
+
+
+def split_pdf_limited(
+    source: Path,
+    pages_per_chunk: int,
+    overlap: int,
+    sink: Callable[[ChunkSpec, bytes], None],
+    limits: ParseLimits,
+) -> SplitOutcome:
+    """:func:`split_pdf` in a child process bounded by ``limits``.
+
+    ``sink`` runs in the child: it may write files, never touch a database
+    connection. Also raises :class:`PdfTooComplexError` when the parse runs out
+    of time or memory. A split stopped midway may leave some chunk files behind.
+    """
+    return run_limited(split_pdf, source, pages_per_chunk, overlap, sink, limits=limits)

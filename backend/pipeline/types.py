@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.pipeline.sandbox import ParseLimits
+
 
 @dataclass(frozen=True)
 class ChunkSpec:
@@ -59,6 +61,9 @@ class ChunkInput:
     pdf_bytes: bytes
     spec: ChunkSpec
     settings: ProcessSettings = field(default_factory=ProcessSettings)
+    # How long and how much memory parsing this chunk's PDF may take (not a
+    # processing setting: never part of a cache key).
+    limits: ParseLimits = field(default_factory=ParseLimits)
 
 
 @dataclass(frozen=True)

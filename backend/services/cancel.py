@@ -31,10 +31,11 @@ def cancel_job(job: Job, user_id: int) -> str:
     if job.cancel_requested_at is not None:
         raise QuireError("JOB_STATE_CONFLICT", "the job is already being cancelled")
     now = utcnow()
-    # A job not yet split has nothing running: it is cancelled at once.
+    # A job not yet split, or paused with every chunk finished, has nothing
+    # running (and no finalize to come): it is cancelled at once.
     if job_cas(
         job.id,
-        [JobStatus.QUEUED.value, JobStatus.SPLITTING.value],
+        [JobStatus.QUEUED.value, JobStatus.SPLITTING.value, JobStatus.PAUSED_QUOTA.value],
         status=JobStatus.CANCELLED.value,
         step="cancelled",
         cancel_requested_at=now,
@@ -68,13 +69,14 @@ def cancel_job(job: Job, user_id: int) -> str:
 
 def delete_job(job: Job, user_id: int) -> None:
     """Delete the job, its chunks and its blobs. A running job is cancelled first."""
-    job_id = job.id
+    # Read before the rows go: cancel_job commits, which expires ``job``.
+    job_id, filename = job.id, job.filename
     if not job.is_terminal and job.cancel_requested_at is None:
         # Stop the work first; rows and files go right after, whatever is running.
         cancel_job(job, user_id)
     db.session.execute(delete(JobChunk).where(JobChunk.job_id == job_id))
     db.session.execute(delete(Job).where(Job.id == job_id))
-    audit.record("delete", user_id, job_id, filename=job.filename)
+    audit.record("delete", user_id, job_id, filename=filename)
     db.session.commit()
     runtime.blobs().delete_prefix(f"jobs/{job_id}")
     log.info("job %s: deleted", job_id)

@@ -37,7 +37,9 @@ def _mark_pending(job_id: str, pending: bool) -> None:
 def publish_split(job_id: str) -> bool:
     """Publish ``split_job``; on broker failure leave the job ``dispatch_pending``."""
     try:
-        _celery().send_task("quire.split_job", args=[job_id])
+        # ignore_result: nobody waits on it, and without it the publisher subscribes
+        # to the result in Redis first, which retries ~20 s when Redis is down.
+        _celery().send_task("quire.split_job", args=[job_id], ignore_result=True)
     except Exception:
         log.exception("job %s: could not publish split_job; left for the reconciler", job_id)
         _mark_pending(job_id, True)
@@ -54,7 +56,9 @@ def publish_round(
         celery_app.signature("quire.process_chunk", args=[pk], countdown=countdown or None)
         for pk in chunk_pks
     )
-    body = celery_app.signature("quire.finalize_job", args=[job_id, round_no], immutable=True)
+    body = celery_app.signature(
+        "quire.finalize_job", args=[job_id, round_no], immutable=True, ignore_result=True
+    )
     try:
         if chunk_pks:
             chord(header, app=celery_app)(body)
@@ -75,7 +79,7 @@ def publish_round(
 
 def publish_finalize(job_id: str, round_no: int) -> bool:
     try:
-        _celery().send_task("quire.finalize_job", args=[job_id, round_no])
+        _celery().send_task("quire.finalize_job", args=[job_id, round_no], ignore_result=True)
     except Exception:
         log.exception("job %s: could not publish finalize_job", job_id)
         _mark_pending(job_id, True)

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from backend.extensions import db
+from backend.metrics import CHUNK_RETRIES
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.job import ACTIVE_JOB_STATUSES
 from backend.models.types import utcnow
 from backend.pipeline.merge import MergeInput, merge_chunks
 from backend.pipeline.types import ChunkOutput
 from backend.services import dispatch, runtime
+from backend.services.deadlock import retry_on_deadlock
+from backend.services.processors import MAX_RETRY_DELAY_SECONDS
 from backend.services.queries import chunk_counts, unfinished
+from backend.services.result_limits import load_result
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,7 @@ def _take_round(job: Job) -> bool:
     return result.first() is not None
 
 
+@retry_on_deadlock
 def finalize_job(job_id: str, round_no: int) -> str:
     """Finalize ``job_id`` if all its chunks are terminal; returns what happened."""
     job = db.session.get(Job, job_id)
@@ -76,14 +82,72 @@ def finalize_job(job_id: str, round_no: int) -> str:
             .order_by(JobChunk.chunk_id)
         )
     )
+    quota_message = _quota_exhausted(job_id)
+    if quota_message is not None:
+        return _pause_for_quota(job, quota_message)
     if retryable and job.retry_count < job.max_retries:
         return _schedule_retry_round(job, retryable)
     return _merge(job)
 
 
+def _quota_exhausted(job_id: str) -> str | None:
+    """The error of a chunk that failed on an exhausted quota, if any did."""
+    return db.session.scalar(
+        select(JobChunk.last_error)
+        .where(
+            JobChunk.job_id == job_id,
+            JobChunk.status == ChunkStatus.FAILED.value,
+            JobChunk.last_error_code == "QUOTA_EXHAUSTED",
+        )
+        .limit(1)
+    )
+
+
+def _pause_for_quota(job: Job, message: str) -> str:
+    # Retry rounds minutes apart cannot outlast a per-day quota: pause without
+    # spending a round; POST …/chunks/retry resumes (automatic resume after the
+    # quota window belongs to the reconciler, docs/processors.md).
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(
+            status=JobStatus.PAUSED_QUOTA.value,
+            step="paused: processor quota exhausted",
+            error_code="QUOTA_EXHAUSTED",
+            error_message=message,
+            updated_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    log.warning("job %s round %d: paused, processor quota exhausted", job.id, job.round)
+    return JobStatus.PAUSED_QUOTA.value
+
+
+# Countdowns are stretched by up to this factor (jitter); the reconciler waits it out.
+RETRY_JITTER = 1.2
+
+
+def retry_countdown(retry_no: int, longest_retry_after: float) -> float:
+    """The countdown of automatic round ``retry_no`` before jitter.
+
+    Exponential backoff between rounds (1×, 2×, 4× … the base delay), at least
+    the longest delay a processor asked for (a 429's retryDelay), capped.
+    """
+    backoff = runtime.settings().retry_backoff_seconds * 2.0 ** (retry_no - 1)
+    return min(max(backoff, longest_retry_after), MAX_RETRY_DELAY_SECONDS)
+
+
+def _longest_retry_after(chunk_pks: list[int]) -> float:
+    longest = db.session.scalar(
+        select(func.max(JobChunk.retry_after_seconds)).where(JobChunk.id.in_(chunk_pks))
+    )
+    return float(longest or 0.0)
+
+
 def _schedule_retry_round(job: Job, chunk_pks: list[int]) -> str:
     next_round = job.round + 1
     retry_no = job.retry_count + 1
+    CHUNK_RETRIES.labels(kind="automatic").inc(len(chunk_pks))
     db.session.execute(
         update(JobChunk)
         .where(JobChunk.id.in_(chunk_pks), JobChunk.status == ChunkStatus.FAILED.value)
@@ -101,8 +165,9 @@ def _schedule_retry_round(job: Job, chunk_pks: list[int]) -> str:
         )
     )
     db.session.commit()
-    # Exponential backoff between rounds: 1×, 2×, 4× … the base delay.
-    countdown = runtime.settings().retry_backoff_seconds * 2 ** (retry_no - 1)
+    # Jitter, so that jobs failed by the same outage do not all come back at once.
+    jitter = random.uniform(1.0, RETRY_JITTER)  # noqa: S311 (not cryptographic)
+    countdown = retry_countdown(retry_no, _longest_retry_after(chunk_pks)) * jitter
     log.info(
         "job %s: retry round %d for %d chunks in %.1fs", job.id, retry_no, len(chunk_pks), countdown
     )
@@ -129,7 +194,7 @@ def _merge(job: Job) -> str:
             chunk_id=row.chunk_id,
             page_start=row.page_start,
             page_end=row.page_end,
-            output=ChunkOutput.from_dict(row.result_json)
+            output=ChunkOutput.from_dict(load_result(row.result_json))
             if row.status == ChunkStatus.SUCCESS.value and row.result_json is not None
             else None,
             error_code=row.last_error_code,

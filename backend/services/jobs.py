@@ -11,7 +11,7 @@ from backend.blobstore import BlobTooLargeError
 from backend.errors import QuireError
 from backend.extensions import db
 from backend.models import Job, JobStatus, User
-from backend.pipeline.processors import available
+from backend.pipeline.processors import available, not_configured
 from backend.services import dispatch, runtime
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,13 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
     Raises ``QuireError`` with ``PDF_TOO_LARGE``, ``INVALID_PDF`` or
     ``UNKNOWN_PROCESSOR``; nothing is stored when it does.
     """
+    missing = not_configured(options.processor)
+    if missing:
+        raise QuireError(
+            "PROCESSOR_NOT_CONFIGURED",
+            f"the {options.processor} processor is not configured on this server ({missing})",
+            {"processor": options.processor, "available": available()},
+        )
     if options.processor not in available():
         raise QuireError(
             "UNKNOWN_PROCESSOR",

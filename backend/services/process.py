@@ -7,7 +7,10 @@ live lease) or finished and does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,13 +20,15 @@ from sqlalchemy import case, or_, select, update
 from backend.blobstore import BlobMissingError
 from backend.errors import is_retryable
 from backend.extensions import db
+from backend.metrics import CHUNK_DURATION
 from backend.models import ChunkStatus, Job, JobChunk
 from backend.models.chunk import CLAIMABLE_CHUNK_STATUSES
 from backend.models.types import utcnow
 from backend.pipeline.errors import PipelineError
 from backend.pipeline.processors import get_processor
 from backend.pipeline.types import ChunkInput, ChunkOutput, ChunkSpec, ProcessSettings
-from backend.services import runtime
+from backend.services import llm_limiter, result_cache, runtime
+from backend.services.result_limits import store_result
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +132,24 @@ def _load_input(chunk: JobChunk, job: Job) -> ChunkInput:
     )
     settings = ProcessSettings(words_per_sentence=job.words_per_sentence)
     return ChunkInput(
-        pdf_bytes=runtime.blobs().get_bytes(chunk.storage_key), spec=spec, settings=settings
+        pdf_bytes=runtime.blobs().get_bytes(chunk.storage_key),
+        spec=spec,
+        settings=settings,
+        limits=runtime.settings().parse_limits,
     )
+
+
+@contextlib.contextmanager
+def _timed(processor: str) -> Iterator[dict[str, str]]:
+    """Observe the processor call's wall time by processor and outcome (failed unless set)."""
+    outcome = {"status": ChunkStatus.FAILED.value}
+    started = time.perf_counter()
+    try:
+        yield outcome
+    finally:
+        CHUNK_DURATION.labels(processor=processor, status=outcome["status"]).observe(
+            time.perf_counter() - started
+        )
 
 
 def _job_cancelled(job_id: str) -> bool:
@@ -171,7 +192,10 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     log_ctx = (claim.job_id, chunk.chunk_id, claim.attempts)
     try:
         chunk_input = _load_input(chunk, job)
-        output: ChunkOutput = get_processor(job.processor).process(chunk_input)
+        with _timed(job.processor) as outcome:
+            gate = llm_limiter.gate_for(job.processor, runtime.settings())
+            run = result_cache.run_cached(get_processor(job.processor), chunk_input, gate)
+            outcome["status"] = ChunkStatus.SUCCESS.value
     except PipelineError as exc:
         log.warning("job %s chunk %d attempt %d: %s %s", *log_ctx, exc.code, exc.message)
         _record(
@@ -180,6 +204,7 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
             last_error=exc.message,
             last_error_code=exc.code,
             error_retryable=is_retryable(exc.code),
+            retry_after_seconds=getattr(exc, "retry_after", None),
         )
         return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
     except BlobMissingError as exc:
@@ -204,10 +229,15 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
         )
         return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
 
+    output: ChunkOutput = run.output
+    result_cache.store(run, job.processor)  # committed by _record, with the result
     _record(
         claim,
         status=ChunkStatus.SUCCESS.value,
-        result_json=output.to_dict(),
+        result_json=store_result(claim.job_id, chunk.chunk_id, output.to_dict()),
+        tokens_used=run.tokens_used,
+        cache_hit=run.hit,
+        retry_after_seconds=None,
         processed_at=utcnow(),
         last_error=None,
         last_error_code=None,

@@ -10,9 +10,11 @@ from sqlalchemy import select, update
 
 from backend.errors import QuireError
 from backend.extensions import db
+from backend.metrics import CHUNK_RETRIES
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.types import utcnow
 from backend.services import audit, dispatch
+from backend.services.deadlock import retry_on_deadlock
 from backend.services.states import job_cas
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 RETRYABLE_JOB_STATUSES = (
     JobStatus.PROCESSING.value,
     JobStatus.RETRYING.value,
+    JobStatus.PAUSED_QUOTA.value,
     JobStatus.COMPLETED.value,
     JobStatus.PARTIAL.value,
     JobStatus.FAILED.value,
@@ -33,6 +36,7 @@ class RetryOutcome:
     round: int
 
 
+@retry_on_deadlock
 def retry_chunks(
     job: Job, user_id: int, chunk_ids: Sequence[int] | None = None, force: bool = False
 ) -> RetryOutcome:
@@ -110,5 +114,6 @@ def retry_chunks(
     audit.record("retry", user_id, job.id, chunk_ids=moved_ids, force=force, round=next_round)
     db.session.commit()
     log.info("job %s: manual retry of %d chunks, round %d", job.id, len(moved), next_round)
+    CHUNK_RETRIES.labels(kind="manual").inc(len(moved))
     dispatch.publish_round(job.id, moved, next_round)
     return RetryOutcome(retried_count=len(moved), chunk_ids=moved_ids, round=next_round)

@@ -12,7 +12,8 @@ from backend.extensions import db
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.types import utcnow
 from backend.pipeline import split as splitter
-from backend.pipeline.errors import InvalidPdfError, PipelineError
+from backend.pipeline.errors import PipelineError
+from backend.pipeline.types import ChunkSpec
 from backend.services import dispatch, runtime
 from backend.services.states import fail_job, job_cas
 
@@ -61,16 +62,23 @@ def split_job(job_id: str) -> str:
     job = db.session.get(Job, job_id)
     assert job is not None  # claimed just now
     store = runtime.blobs()
+
+    def chunk_key(spec: ChunkSpec) -> str:
+        return f"jobs/{job_id}/chunks/{spec.index:05d}.pdf"
+
     try:
-        reader = splitter.open_pdf(store.local_path(job.source_key))
-        pages = splitter.page_count(reader)
-        if pages == 0:
-            raise InvalidPdfError("the PDF has no pages")
-        specs = splitter.plan_chunks(pages, job.pages_per_chunk, job.overlap_pages)
+        # The parse (and the chunk files' writing) runs in a bounded child process.
+        outcome = splitter.split_pdf_limited(
+            store.local_path(job.source_key),
+            job.pages_per_chunk,
+            job.overlap_pages,
+            lambda spec, data: store.put_bytes(chunk_key(spec), data),
+            runtime.settings().parse_limits,
+        )
+        pages = outcome.page_count
         rows = []
-        for spec, data in splitter.iter_chunk_pdfs(reader, specs):
-            key = f"jobs/{job_id}/chunks/{spec.index:05d}.pdf"
-            store.put_bytes(key, data)
+        for spec, size in outcome.chunks:
+            key = chunk_key(spec)
             rows.append(
                 {
                     "job_id": job_id,
@@ -82,7 +90,7 @@ def split_job(job_id: str) -> str:
                     "page_count": spec.page_count,
                     "has_overlap": spec.has_overlap,
                     "storage_key": key,
-                    "payload_size": len(data),
+                    "payload_size": size,
                     "status": ChunkStatus.PENDING.value,
                     "max_retries": job.max_retries,
                 }

@@ -105,3 +105,23 @@ def wait_for(
 
 def fixture_path(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "fixtures" / name
+
+
+@pytest.fixture(scope="session")
+def live_server(e2e_app: APIFlask, worker: Any) -> Iterator[str]:
+    """The e2e app on a real HTTP port (threaded, like gunicorn's gthread workers).
+
+    For clients that speak HTTP themselves: the CLI (requests) and the browser.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, e2e_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -155,3 +155,37 @@ def test_client_uploads_watches_and_downloads_over_http(service: str) -> None:
     forbidden = requests.get(job_url, timeout=10)
     assert forbidden.status_code == 401
     assert forbidden.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_prefork_worker_fails_a_hostile_pdf_cleanly_and_keeps_working(service: str) -> None:
+    """Parses fork from billiard's daemonic pool children: the bomb ends its job
+    PDF_TOO_COMPLEX and the same worker then completes a healthy upload."""
+    from tests.hostile_pdfs import book, decompression_bomb
+
+    account = {"email": "hostile@example.com", "password": "a long password"}
+    requests.post(f"{service}/api/v1/auth/register", json=account, timeout=10)
+    login = requests.post(f"{service}/api/v1/auth/login", json=account, timeout=10)
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    def run(pdf: bytes) -> dict[str, object]:
+        accepted = requests.post(
+            f"{service}/api/v1/jobs",
+            files={"file": ("upload.pdf", pdf, "application/pdf")},
+            headers=headers,
+            timeout=30,
+        )
+        assert accepted.status_code == 202, accepted.text
+        job_url = service + accepted.json()["links"]["self"]
+        deadline = time.monotonic() + 120
+        while (job := requests.get(job_url, headers=headers, timeout=10).json())["status"] not in (
+            "completed",
+            "partial",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        return dict(job)
+
+    bomb = run(decompression_bomb())
+    assert (bomb["status"], bomb["error"]["code"]) == ("failed", "PDF_TOO_COMPLEX"), bomb  # type: ignore[index]
+    assert run(book())["status"] == "completed"

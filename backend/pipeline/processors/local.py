@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.pipeline.errors import InvalidPdfError, NoTextError
-from backend.pipeline.extract import extract_pages
+from backend.pipeline.extract import extract_pages_limited, failure_of
 from backend.pipeline.merge import page_ranges
 from backend.pipeline.segment import count_words, split_long
 from backend.pipeline.textflow import owned_sentences
@@ -21,7 +21,7 @@ class LocalProcessor:
     def process(self, chunk: ChunkInput) -> ChunkOutput:
         """Process one chunk; raises ``NoTextError`` when no owned page has text."""
         spec = chunk.spec
-        extracted = extract_pages(chunk.pdf_bytes)
+        extracted = extract_pages_limited(chunk.pdf_bytes, chunk.limits)
         expected = spec.read_end - spec.read_start + 1
         if len(extracted) != expected:
             raise InvalidPdfError(
@@ -30,6 +30,11 @@ class LocalProcessor:
             )
         owned, empty = owned_sentences([p.text for p in extracted], spec, chunk.settings)
         if len(empty) == spec.page_count:
+            # Pages that failed to parse are not scans: say why they are empty.
+            first = spec.page_start - spec.read_start
+            failure = failure_of(extracted[first : first + spec.page_count])
+            if failure is not None:
+                raise failure
             noun = "page" if len(empty) == 1 else "pages"
             verb = "contains" if len(empty) == 1 else "contain"
             raise NoTextError(

@@ -1,0 +1,51 @@
+"""What every processor reads first: a chunk's owned sentences and its empty pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.pipeline.errors import InvalidPdfError, NoTextError
+from backend.pipeline.extract import extract_pages_limited
+from backend.pipeline.merge import page_ranges
+from backend.pipeline.textflow import owned_sentences
+from backend.pipeline.types import ChunkInput, Sentence
+
+
+@dataclass(frozen=True)
+class OwnedText:
+    """The whole sentences a chunk owns (not yet cut to length) and page diagnostics."""
+
+    sentences: tuple[Sentence, ...]
+    pages_without_text: tuple[int, ...]
+    page_errors: dict[str, str]
+
+
+def read_owned(chunk: ChunkInput) -> OwnedText:
+    """Extract the chunk's pages and keep what it owns.
+
+    The parse runs bounded by ``chunk.limits`` (``PdfTooComplexError``). Raises
+    ``InvalidPdfError`` when the chunk PDF has the wrong page count and
+    ``NoTextError`` when no owned page has text. (The same steps as
+    ``LocalProcessor.process``, which may later call this too.)
+    """
+    spec = chunk.spec
+    extracted = extract_pages_limited(chunk.pdf_bytes, chunk.limits)
+    expected = spec.read_end - spec.read_start + 1
+    if len(extracted) != expected:
+        raise InvalidPdfError(
+            f"chunk {spec.index} should hold pages {spec.read_start}-{spec.read_end} "
+            f"({expected} pages) but its PDF has {len(extracted)}"
+        )
+    owned, empty = owned_sentences([p.text for p in extracted], spec, chunk.settings)
+    if len(empty) == spec.page_count:
+        noun = "page" if len(empty) == 1 else "pages"
+        verb = "contains" if len(empty) == 1 else "contain"
+        raise NoTextError(
+            f"{noun} {page_ranges(empty)} {verb} no extractable text (scanned images?)"
+        )
+    page_errors = {
+        str(spec.read_start + i): page.error
+        for i, page in enumerate(extracted)
+        if page.error and spec.page_start <= spec.read_start + i <= spec.page_end
+    }
+    return OwnedText(tuple(owned), tuple(empty), page_errors)

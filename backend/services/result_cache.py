@@ -1,0 +1,119 @@
+"""The result cache: look a chunk up before paying a processor, store what it paid for.
+
+Only processors with a ``cache_key(chunk)`` method take part (Gemini; the local
+processor is free and deterministic). The key covers the owned text, the
+processor, the model, the settings and the prompt version, so bumping the
+prompt version invalidates every entry at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from backend.extensions import db
+from backend.models import JobChunk, ResultCacheEntry
+from backend.models.types import utcnow
+from backend.pipeline.errors import TransientError
+from backend.pipeline.processors import Processor
+from backend.pipeline.types import ChunkInput, ChunkOutput
+from backend.services.llm_limiter import Gate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CachedRun:
+    output: ChunkOutput
+    key: str | None
+    hit: bool
+
+    @property
+    def tokens_used(self) -> int:
+        """Tokens this run paid for (0 on a hit)."""
+        if self.hit:
+            return 0
+        tokens = self.output.metadata.get("tokens") or {}
+        return int(tokens.get("total", 0)) if isinstance(tokens, dict) else 0
+
+
+def run_cached(processor: Processor, chunk: ChunkInput, gate: Gate | None = None) -> CachedRun:
+    """The cached output for ``chunk`` if there is one, else ``processor.process(chunk)``.
+
+    A call (not a hit) first passes ``gate``, the fleet's rate limiter, and
+    pays its tokens to it afterwards. Raises what the processor raises. Does
+    not store: the caller stores a successful run with :func:`store` in the
+    transaction that records it.
+    """
+    key_of = getattr(processor, "cache_key", None)
+    key: str | None = key_of(chunk) if callable(key_of) else None
+    if key is not None:
+        cached = lookup(key)
+        if cached is not None:
+            return CachedRun(cached, key, hit=True)
+    if gate is None:
+        return CachedRun(processor.process(chunk), key, hit=False)
+    gate.acquire()
+    try:
+        run = CachedRun(processor.process(chunk), key, hit=False)
+    except TransientError as exc:
+        if exc.code == "RATE_LIMITED":
+            gate.drain()
+        raise
+    gate.debit(run.tokens_used)
+    return run
+
+
+def lookup(key: str) -> ChunkOutput | None:
+    """The stored output for ``key`` (counting the hit), or None."""
+    row = db.session.execute(
+        select(ResultCacheEntry.result_json).where(ResultCacheEntry.key == key)
+    ).first()
+    if row is None:
+        return None
+    db.session.execute(
+        update(ResultCacheEntry)
+        .where(ResultCacheEntry.key == key)
+        .values(hits=ResultCacheEntry.hits + 1, last_hit_at=utcnow())
+    )
+    data: dict[str, Any] = row.result_json
+    return ChunkOutput.from_dict(data)
+
+
+def store(run: CachedRun, processor_name: str) -> None:
+    """Insert a fresh run's output; a concurrent insert of the same key wins quietly.
+
+    Does not commit: it joins the caller's transaction (the chunk's ``_record``).
+    """
+    if run.key is None or run.hit:
+        return
+    meta = run.output.metadata
+    values = {
+        "key": run.key,
+        "processor": processor_name,
+        "model": str(meta.get("model", ""))[:64],
+        "prompt_version": str(meta.get("prompt_version", ""))[:32],
+        "result_json": run.output.to_dict(),
+        "tokens_used": run.tokens_used,
+        "hits": 0,
+        "created_at": utcnow(),
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(ResultCacheEntry).values(**values).on_conflict_do_nothing())
+
+
+def job_usage(job_id: str) -> dict[str, int]:
+    """Tokens paid for and cache hits over the job's recorded chunk results."""
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(JobChunk.tokens_used), 0).label("tokens"),
+            func.count().filter(JobChunk.cache_hit.is_(True)).label("hits"),
+        ).where(JobChunk.job_id == job_id)
+    ).one()
+    return {"tokens_used": int(row.tokens), "cache_hits": int(row.hits)}

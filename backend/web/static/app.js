@@ -1,0 +1,260 @@
+/* Quire dashboard: vanilla JS over the JSON API. The token lives in sessionStorage. */
+"use strict";
+
+const Quire = (() => {
+  const TERMINAL = new Set(["completed", "partial", "failed", "cancelled"]);
+  const $ = (id) => document.getElementById(id);
+  const auth = {
+    get token() { return sessionStorage.getItem("quire.token"); },
+    get user() { return JSON.parse(sessionStorage.getItem("quire.user") || "null"); },
+    save(body) {
+      sessionStorage.setItem("quire.token", body.access_token);
+      sessionStorage.setItem("quire.user", JSON.stringify(body.user));
+    },
+    clear() { sessionStorage.removeItem("quire.token"); sessionStorage.removeItem("quire.user"); },
+  };
+
+  function esc(text) {
+    const div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function toast(message, isError) {
+    const box = $("toast");
+    box.textContent = message;
+    box.className = "toast" + (isError ? " bad" : "");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => box.classList.add("hidden"), 4000);
+  }
+
+  async function api(method, path, body, raw) {
+    const headers = { Authorization: "Bearer " + auth.token };
+    const init = { method, headers };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    const response = await fetch("/api/v1" + path, init);
+    if (response.status === 401) { auth.clear(); showLogin(); throw new Error("please log in again"); }
+    if (raw) return response;
+    if (response.status === 204) return null;
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error.code + ": " + data.error.message);
+    return data;
+  }
+
+  /* ---- login ---- */
+  function showLogin() {
+    $("login-panel").classList.remove("hidden");
+    $("app").classList.add("hidden");
+    $("logout").classList.add("hidden");
+    $("whoami").textContent = "";
+  }
+
+  function requireLogin(start) {
+    const go = () => {
+      $("login-panel").classList.add("hidden");
+      $("app").classList.remove("hidden");
+      $("logout").classList.remove("hidden");
+      const user = auth.user;
+      $("whoami").textContent = user ? user.email + (user.role === "operator" ? " · operator" : "") : "";
+      start();
+    };
+    $("logout").onclick = () => { auth.clear(); location.href = "/"; };
+    const submit = async (path) => {
+      $("login-error").textContent = "";
+      try {
+        const response = await fetch("/api/v1/auth/" + path, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ email: $("email").value, password: $("password").value }),
+        });
+        const data = await response.json();
+        if (!response.ok) throw new Error(data.error.message);
+        auth.save(data);
+        go();
+      } catch (err) { $("login-error").textContent = err.message; }
+    };
+    $("login-form").onsubmit = (event) => { event.preventDefault(); submit("login"); };
+    $("register-button").onclick = () => { if ($("login-form").reportValidity()) submit("register"); };
+    if (auth.token) go(); else showLogin();
+  }
+
+  function bar(percent, status) {
+    return `<div class="progress ${esc(status)}"><div class="bar" style="width:${percent}%"></div>` +
+      `<span class="label">${Math.round(percent)} %</span></div>`;
+  }
+
+  /* ---- index: upload + job list ---- */
+  function startIndex() {
+    requireLogin(() => {
+      setupUpload();
+      refreshJobs();
+    });
+  }
+
+  function setupUpload() {
+    const zone = $("dropzone"), input = $("file");
+    let file = null;
+    const pick = (f) => { file = f; $("picked").textContent = f ? f.name + " · " + Math.ceil(f.size / 1024) + " KiB" : "no file chosen"; };
+    input.onchange = () => pick(input.files[0]);
+    zone.ondragover = (e) => { e.preventDefault(); zone.classList.add("over"); };
+    zone.ondragleave = () => zone.classList.remove("over");
+    zone.ondrop = (e) => { e.preventDefault(); zone.classList.remove("over"); pick(e.dataTransfer.files[0]); };
+    $("upload-form").onsubmit = async (event) => {
+      event.preventDefault();
+      $("upload-error").textContent = "";
+      if (!file) { $("upload-error").textContent = "choose or drop a PDF first"; return; }
+      const form = new FormData();
+      form.append("file", file, file.name);
+      form.append("words_per_sentence", $("words").value);
+      form.append("pages_per_chunk", $("pages").value);
+      form.append("overlap_pages", $("overlap").value);
+      form.append("max_retries", $("retries").value);
+      form.append("processor", $("processor").value);
+      try {
+        const accepted = await api("POST", "/jobs", form);
+        toast("job " + accepted.job_id.slice(0, 8) + " queued");
+        pick(null); input.value = "";
+        refreshJobs();
+      } catch (err) { $("upload-error").textContent = err.message; }
+    };
+  }
+
+  async function refreshJobs() {
+    clearTimeout(refreshJobs.timer);
+    let listing;
+    try { listing = await api("GET", "/jobs?per_page=50"); } catch (err) { toast(err.message, true); return; }
+    const user = auth.user;
+    $("jobs-scope").textContent = (user && user.role === "operator" ? "all users · " : "") + listing.pagination.total + " jobs";
+    const rows = listing.items.map((job) => {
+      const p = job.progress;
+      return `<tr data-job="${esc(job.id)}" data-status="${esc(job.status)}">` +
+        `<td><a href="/jobs/${esc(job.id)}">${esc(job.filename)}</a></td>` +
+        `<td><span class="badge ${esc(job.status)}">${esc(job.status)}</span></td>` +
+        `<td class="wide">${bar(p.percent, job.status)}</td>` +
+        `<td>${p.done}/${p.total}${p.chunks.failed ? ` <span class="bad-text">(${p.chunks.failed} failed)</span>` : ""}</td>` +
+        `<td class="muted">${esc(new Date(job.created_at).toLocaleString())}</td></tr>`;
+    });
+    $("jobs-body").innerHTML = rows.join("") || `<tr><td colspan="5" class="muted">No jobs yet: drop a PDF above.</td></tr>`;
+    // The list refreshes while something runs; a job page follows its job live (SSE).
+    if (listing.items.some((job) => !TERMINAL.has(job.status))) refreshJobs.timer = setTimeout(refreshJobs, 1500);
+  }
+
+  /* ---- job page: SSE progress, chunk grid, actions ---- */
+  function startJob(jobId) {
+    const selected = new Set();
+    let lastCounts = "";
+
+    const render = (s) => {
+      $("job-status").textContent = s.status;
+      $("job-status").className = "badge " + s.status;
+      if (!s.progress) return;
+      const p = s.progress;
+      $("job-bar").style.width = p.percent + "%";
+      $("job-bar").parentElement.className = "progress big " + s.status;
+      $("job-percent").textContent = Math.round(p.percent) + " %";
+      const eta = s.eta_seconds ? ` · about ${Math.ceil(s.eta_seconds)} s left` : "";
+      $("job-detail").textContent = `${s.step} · ${p.done}/${p.total} chunks · round ${s.round} · automatic retries ${s.retry_count}/${s.max_retries}${eta}`;
+      $("job-error").textContent = s.error ? s.error.code + ": " + s.error.message : "";
+      const key = JSON.stringify(p.chunks);
+      if (key !== lastCounts) { lastCounts = key; loadChunks(); }
+    };
+
+    const loadJob = async () => {
+      const job = await api("GET", "/jobs/" + jobId);
+      $("job-title").textContent = job.filename;
+      document.title = job.filename + " · Quire";
+      render({ ...job, job_id: job.id, eta_seconds: null });
+      return job;
+    };
+
+    async function loadChunks() {
+      let page = 1, items = [], summary = {};
+      for (;;) {
+        const listing = await api("GET", `/jobs/${jobId}/chunks?per_page=100&page=${page}`);
+        items = items.concat(listing.items); summary = listing.summary;
+        if (page >= listing.pagination.pages) break;
+        page += 1;
+      }
+      $("chunk-summary").textContent = Object.entries(summary).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(" · ");
+      $("chunk-grid").innerHTML = items.map((c) => {
+        const tip = `chunk ${c.chunk_id} · pages ${c.pages[0]}–${c.pages[1]} · attempts ${c.attempts}` +
+          (c.last_error_code ? `\n${c.last_error_code}: ${c.last_error}` : "");
+        const sel = selected.has(c.chunk_id) ? " selected" : "";
+        return `<button type="button" class="cell ${esc(c.status)}${sel}" data-chunk="${c.chunk_id}" title="${esc(tip)}">${c.chunk_id}</button>`;
+      }).join("");
+    }
+
+    async function follow() {
+      // fetch() + a stream reader: EventSource cannot send the bearer header.
+      try {
+        const response = await api("GET", `/jobs/${jobId}/events`, undefined, true);
+        if (!response.ok) throw new Error("live progress unavailable (" + response.status + ")");
+        const reader = response.body.getReader(), decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+            const event = (block.match(/^event: (.*)$/m) || [])[1];
+            const data = (block.match(/^data: (.*)$/m) || [])[1];
+            if (event === "progress") render(JSON.parse(data));
+            if (event === "end") { await loadJob(); await loadChunks(); return; }
+          }
+        }
+      } catch (err) { toast(err.message, true); }
+      setTimeout(follow, 3000); // the stream dropped before the end: reconnect
+    }
+
+    const retry = async (ids) => {
+      const body = { force: $("force").checked };
+      if (ids) body.chunk_ids = ids;
+      try {
+        const answer = await api("POST", `/jobs/${jobId}/chunks/retry`, body);
+        toast(`retrying ${answer.retried_count} chunk(s), round ${answer.round}`);
+        selected.clear(); $("selected-count").textContent = "0"; $("retry-selected").disabled = true;
+        await loadJob(); follow();
+      } catch (err) { toast(err.message, true); }
+    };
+
+    const download = async (fmt) => {
+      const response = await api("GET", `/jobs/${jobId}/result?format=${fmt}`, undefined, true);
+      if (!response.ok) { const e = await response.json(); toast(e.error.code + ": " + e.error.message, true); return; }
+      const disposition = response.headers.get("Content-Disposition") || "";
+      const name = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || "result." + fmt;
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = name;
+      document.body.appendChild(link); link.click(); link.remove();
+      const missing = response.headers.get("X-Quire-Missing-Pages");
+      toast("downloaded " + name + (missing ? " · pages " + missing + " missing" : ""));
+    };
+
+    requireLogin(async () => {
+      $("chunk-grid").onclick = (e) => {
+        const cell = e.target.closest(".cell"); if (!cell) return;
+        const id = Number(cell.dataset.chunk);
+        if (selected.has(id)) selected.delete(id); else selected.add(id);
+        cell.classList.toggle("selected");
+        $("selected-count").textContent = selected.size;
+        $("retry-selected").disabled = selected.size === 0;
+      };
+      $("retry-failed").onclick = () => retry(null);
+      $("retry-selected").onclick = () => retry([...selected]);
+      $("cancel-job").onclick = async () => {
+        try { const a = await api("POST", `/jobs/${jobId}/cancel`); toast("job " + a.status); } catch (err) { toast(err.message, true); }
+      };
+      $("delete-job").onclick = async () => {
+        if (!confirm("Delete this job, its chunks and its files?")) return;
+        try { await api("DELETE", "/jobs/" + jobId); location.href = "/"; } catch (err) { toast(err.message, true); }
+      };
+      document.querySelectorAll(".download").forEach((b) => { b.onclick = () => download(b.dataset.format); });
+      try { await loadJob(); await loadChunks(); follow(); } catch (err) { toast(err.message, true); }
+    });
+  }
+
+  return { startIndex, startJob };
+})();

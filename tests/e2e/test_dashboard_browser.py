@@ -1,0 +1,169 @@
+"""The dashboard in headless Chromium, against a live server with a real worker.
+
+Log in, upload a PDF with settings, watch the list's progress bar reach 100 %,
+open the job, see the failed chunk in the grid, retry it, download the CSV.
+Screenshots go to test-artifacts/. Chromium comes from ``make browser-deps``;
+without it (it could not be installed) these tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import blank_pdf
+from tests.fakes.processors import Script
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ACCOUNT = {"email": "reader@example.com", "password": "a long password"}
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Chromium is not installed here: run `make browser-deps` (as root)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.downloads = downloads
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def settle() -> None:
+    time.sleep(0.6)  # let the bars' CSS transition finish before a screenshot
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Poll ``condition``; the page re-renders as progress arrives, so stale elements retry."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except StaleElementReferenceException:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+def test_user_uploads_watches_retries_a_failed_chunk_and_downloads_csv(
+    browser: Any, live_server: str, e2e_client: Any, script: Script, tmp_path: Path
+) -> None:
+    # (e2e_client: its teardown truncates the tables this test fills over HTTP.)
+    from selenium.webdriver.common.by import By
+
+    def element(css: str) -> Any:
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    assert requests.post(f"{live_server}/api/v1/auth/register", json=ACCOUNT, timeout=10).ok
+    # Chunk 2 fails for good on its first run; every chunk takes a moment, so the
+    # bar is seen moving. After a manual retry chunk 2 succeeds.
+    script.plan = {i: ["sleep:0.4"] for i in range(6)}
+    script.plan[2] = ["permanent"]
+    pdf = tmp_path / "Le Grand Meaulnes.pdf"
+    pdf.write_bytes(blank_pdf(12))
+
+    browser.get(live_server + "/")
+    element("#email").send_keys(ACCOUNT["email"])
+    element("#password").send_keys(ACCOUNT["password"])
+    element("#login-button").click()
+    wait_until(lambda: element("#app").is_displayed(), what="the dashboard after login")
+    assert element("#whoami").text == ACCOUNT["email"]
+
+    element("#file").send_keys(str(pdf))
+    for field, value in (("#pages", "2"), ("#overlap", "0"), ("#retries", "0")):
+        element(field).clear()
+        element(field).send_keys(value)
+    element("#processor").clear()
+    element("#processor").send_keys("scripted")
+    element("#upload-button").click()
+
+    row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "tr[data-job]"), what="row")[0]
+    job_id = row.get_attribute("data-job")
+    seen: set[str] = set()
+
+    def list_done() -> bool:
+        label = element(f'tr[data-job="{job_id}"] .progress .label').text
+        seen.add(label)
+        return label == "100 %"
+
+    wait_until(list_done, what="the progress bar at 100 %")
+    assert len(seen) >= 2, f"the bar never moved: {seen}"
+    wait_until(lambda: element(f'tr[data-job="{job_id}"] .badge').text == "partial", what="partial")
+    settle()
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-jobs.png"))
+
+    element(f'tr[data-job="{job_id}"] a').click()
+    wait_until(lambda: element("#job-status").text == "partial", what="the job page")
+    failed = wait_until(
+        lambda: browser.execute_script(
+            "return [...document.querySelectorAll('.cell.failed')]"
+            ".map(c => [c.textContent, c.title])"
+        ),
+        what="the failed chunk in the grid",
+    )
+    assert len(failed) == 1
+    number, tip = failed[0]
+    assert number == "2"
+    assert "pages 5–6" in tip
+    assert "attempts 1" in tip
+    assert "NO_TEXT: scripted permanent failure" in tip
+    settle()
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-job-partial.png"))
+
+    wait_until(lambda: element(".cell.failed").click() or True, what="a click on the chunk")
+    assert element("#selected-count").text == "1"
+    element("#retry-selected").click()
+    wait_until(lambda: element("#job-status").text == "completed", what="completed after retry")
+    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".cell.success")) == 6)
+    assert element("#job-percent").text == "100 %"
+    settle()
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-job-completed.png"))
+
+    element('.download[data-format="csv"]').click()
+    downloaded = browser.downloads / "Le Grand Meaulnes.csv"
+    wait_until(downloaded.exists, what="the CSV download")
+    rows = list(csv.DictReader(io.StringIO(downloaded.read_text(encoding="utf-8"))))
+    assert [(int(r["page"]), r["sentence"]) for r in rows] == [
+        (n, f"page {n}") for n in range(1, 13)
+    ]

@@ -1,0 +1,223 @@
+"""Hostile and real-world PDFs end cleanly through the real pipeline.
+
+Each file is uploaded through the API, then split, processed and finalized by
+the services themselves (as the tasks would, every parse in its bounded child
+process), and the job must reach the state and error code it is owed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apiflask import APIFlask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from backend.extensions import db
+from backend.models import Job, JobChunk
+from backend.services.finalize import finalize_job
+from backend.services.process import process_chunk
+from backend.services.split import split_job
+from tests.conftest import FIXTURES, build_app, dispose, truncate_all
+from tests.hostile_pdfs import HOSTILE, Hostile
+
+CORPUS = FIXTURES / "corpus"
+with (CORPUS / "MANIFEST.tsv").open(encoding="utf-8") as _manifest:
+    MANIFEST = list(csv.DictReader(_manifest, delimiter="\t"))
+TERMINAL = {"completed", "partial", "failed", "cancelled"}
+
+
+@pytest.fixture(scope="module")
+def hostile_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
+    """The API with tight parse limits, so that explosions end in seconds."""
+    flask_app = build_app(
+        database_url,
+        tmp_path_factory.mktemp("hostile"),
+        broker_url="memory://",
+        result_backend="cache+memory://",
+        embedded_worker=False,
+        parse_timeout_seconds=10.0,
+        parse_memory_mb=256,
+    )
+    yield flask_app
+    dispose(flask_app)
+
+
+@pytest.fixture
+def hostile_client(hostile_app: APIFlask, make_user: Any) -> Iterator[FlaskClient]:
+    yield hostile_app.test_client()
+    truncate_all(hostile_app)
+
+
+@pytest.fixture
+def headers(hostile_client: FlaskClient, hostile_app: APIFlask) -> dict[str, str]:
+    from flask_jwt_extended import create_access_token
+
+    from backend.services import users
+
+    with hostile_app.app_context():
+        user = users.register_user("reader@example.com", "correct horse battery")
+        return {"Authorization": f"Bearer {create_access_token(identity=str(user.id))}"}
+
+
+def run_job(app: APIFlask, client: FlaskClient, headers: dict[str, str], pdf: bytes) -> Job:
+    """Upload ``pdf`` and drive split → process every chunk → finalize, round after round."""
+    # Encoded here: Werkzeug's test client spills bodies past 500 KB to a
+    # temporary file it never closes (a ResourceWarning, an error under pytest).
+    boundary, body = encode_multipart(
+        {
+            "file": FileStorage(io.BytesIO(pdf), "hostile.pdf", content_type="application/pdf"),
+            "pages_per_chunk": "20",
+        }
+    )
+    response = client.post(
+        "/api/v1/jobs",
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["job_id"]
+    with app.app_context():
+        split_job(job_id)
+        for _ in range(5):  # automatic retry rounds, if any error were retryable
+            job = db.session.get(Job, job_id)
+            assert job is not None
+            if job.status in TERMINAL:
+                break
+            pks = db.session.scalars(select(JobChunk.id).where(JobChunk.job_id == job_id))
+            for pk in list(pks):
+                process_chunk(pk)
+            finalize_job(job_id, job.round)
+            db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        assert job is not None
+        db.session.expunge(job)
+        return job
+
+
+def chunk_rows(app: APIFlask, job_id: str) -> list[JobChunk]:
+    with app.app_context():
+        rows = list(
+            db.session.scalars(
+                select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.chunk_id)
+            )
+        )
+        db.session.expunge_all()
+        return rows
+
+
+def result(client: FlaskClient, headers: dict[str, str], job_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/jobs/{job_id}/result?format=json", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])
+def test_generated_hostile_pdf_ends_cleanly_with_its_code(
+    hostile_app: APIFlask, hostile_client: FlaskClient, headers: dict[str, str], hostile: Hostile
+) -> None:
+    job = run_job(hostile_app, hostile_client, headers, hostile.build())
+    assert (job.status, job.error_code) == (hostile.status, hostile.code), job.error_message
+    if hostile.code is not None:
+        assert job.error_message
+    for chunk in chunk_rows(hostile_app, job.id):
+        assert chunk.status in {"success", "failed"}
+        assert chunk.lease_expires_at is None
+
+
+def test_scanned_pages_are_named_page_by_page(
+    hostile_app: APIFlask, hostile_client: FlaskClient, headers: dict[str, str]
+) -> None:
+    from tests.hostile_pdfs import images_only
+
+    job = run_job(hostile_app, hostile_client, headers, images_only())
+    (chunk,) = chunk_rows(hostile_app, job.id)
+    assert chunk.last_error_code == "NO_TEXT"
+    assert "pages 1-2 contain no extractable text" in (chunk.last_error or "")
+    assert job.result_summary is not None
+    assert job.result_summary["pages_without_text"] == [1, 2]
+
+
+def _allowed(expected: str) -> set[tuple[str, str | None]]:
+    """The MANIFEST's ``expected`` prose as a set of ``(status, error code)``."""
+    allowed = {("failed", code) for code in re.findall(r"fail ([A-Z_]+)", expected)}
+    if re.search(r"\bcomplete\b", expected):
+        allowed.add(("completed", None))
+    if "partial" in expected:
+        allowed.add(("partial", "PARTIAL_RESULT"))
+    assert allowed, expected
+    return allowed
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[row["filename"] for row in MANIFEST])
+def test_corpus_file_ends_in_an_allowed_state(
+    hostile_app: APIFlask,
+    hostile_client: FlaskClient,
+    headers: dict[str, str],
+    entry: dict[str, str],
+) -> None:
+    pdf = (CORPUS / entry["filename"]).read_bytes()
+    job = run_job(hostile_app, hostile_client, headers, pdf)
+    assert (job.status, job.error_code) in _allowed(entry["expected"]), (
+        job.status,
+        job.error_code,
+        job.error_message,
+    )
+    if job.status == "completed" and entry["category"] == "scanned":
+        assert job.result_summary is not None
+        assert job.result_summary["pages_without_text"]
+
+
+def test_tamreview_keeps_glyph_codes_for_pages_2_to_22(
+    hostile_app: APIFlask, hostile_client: FlaskClient, headers: dict[str, str]
+) -> None:
+    job = run_job(
+        hostile_app, hostile_client, headers, (CORPUS / "pdfjs__TAMReview.pdf").read_bytes()
+    )
+    assert (job.status, job.page_count) == ("completed", 23)
+    sentences = result(hostile_client, headers, job.id)["sentences"]
+    by_page: dict[int, str] = {}
+    for sentence in sentences:
+        by_page[sentence["page"]] = by_page.get(sentence["page"], "") + " " + sentence["text"]
+
+    def glyph_share(pages: range) -> float:
+        words = " ".join(by_page.get(page, "") for page in pages).split()
+        return sum(bool(re.fullmatch(r"(/g\d+)+\W*", w)) for w in words) / max(1, len(words))
+
+    # MANIFEST: pypdf reads pages 1 and 23 as words, 2-22 as /gNN glyph names.
+    assert glyph_share(range(1, 2)) < 0.05
+    assert glyph_share(range(23, 24)) < 0.05
+    assert glyph_share(range(2, 23)) > 0.5
+    assert all(re.search(r"/g\d+", by_page[page]) for page in range(2, 23) if page in by_page)
+    assert len([page for page in range(2, 23) if page in by_page]) >= 15
+
+
+def test_content_stream_error_loses_page_3_only(
+    hostile_app: APIFlask, hostile_client: FlaskClient, headers: dict[str, str]
+) -> None:
+    pdf = (CORPUS / "qpdf__content-stream-errors.pdf").read_bytes()
+    job = run_job(hostile_app, hostile_client, headers, pdf)
+    assert job.status == "completed"
+    (chunk,) = chunk_rows(hostile_app, job.id)
+    assert chunk.result_json is not None
+    page_errors = chunk.result_json["metadata"]["page_errors"]
+    assert set(page_errors) == {"3"}
+    assert "page 3" in page_errors["3"]
+    pages = {s["page"] for s in result(hostile_client, headers, job.id)["sentences"]}
+    assert 3 not in pages
+    assert pages
+
+
+def test_corpus_path_matches_the_fixture_directory() -> None:
+    assert len(MANIFEST) == 23
+    assert all(Path(CORPUS / row["filename"]).is_file() for row in MANIFEST)
