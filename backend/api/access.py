@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask_jwt_extended import get_jwt_identity
 
 from backend.errors import QuireError
@@ -17,9 +19,17 @@ def current_user() -> User:
     return user
 
 
+def _is_uuid(value: str) -> bool:
+    # Job ids are UUIDs; anything else (too long, NUL bytes) cannot name a job.
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
 def job_for(user: User, job_id: str) -> Job:
     """The job if ``user`` owns it or is an operator; anyone else gets a 404, never a 403."""
-    job = db.session.get(Job, job_id) if len(job_id) <= 36 else None
+    job = db.session.get(Job, job_id) if _is_uuid(job_id) else None
     if job is None or (job.owner_id != user.id and not user.is_operator):
         raise QuireError("NOT_FOUND", f"no job {job_id}", {"job_id": job_id})
     return job

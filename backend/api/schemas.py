@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Email, File, Integer, List, Nested, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.validators import Length, OneOf, Range, Regexp
 
 from backend.models import ChunkStatus, JobStatus
+
+# PostgreSQL text cannot hold NUL; refuse it at the door (400), not in the database (500).
+NO_NUL = Regexp(r"\A[^\x00]*\Z", error="must not contain NUL characters")
 
 # The error contract, as documented in the spec for every error response.
 ERROR_SCHEMA = {
@@ -35,8 +38,8 @@ class RegisterIn(Schema):
 
 
 class LoginIn(Schema):
-    email = String(required=True, validate=Length(min=1, max=320))
-    password = String(required=True, validate=Length(min=1, max=128), load_only=True)
+    email = String(required=True, validate=[Length(min=1, max=320), NO_NUL])
+    password = String(required=True, validate=[Length(min=1, max=128), NO_NUL], load_only=True)
 
 
 class UserOut(Schema):

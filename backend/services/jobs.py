@@ -46,6 +46,11 @@ def default_options(**given: object) -> JobOptions:
     return JobOptions(**values)  # type: ignore[arg-type]
 
 
+def printable_filename(name: str) -> str:
+    """The client's file name without control characters (NUL cannot be stored), ≤ 255."""
+    return "".join(ch for ch in name if ch.isprintable())[:255] or "upload.pdf"
+
+
 def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions) -> Job:
     """Stream the upload to the blob store, commit the job, then publish its split.
 
@@ -89,7 +94,7 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
     job = Job(
         id=job_id,
         owner_id=owner.id,
-        filename=filename[:255] or "upload.pdf",
+        filename=printable_filename(filename),
         source_key=key,
         source_sha256=blob.sha256,
         source_size=blob.size,

@@ -61,8 +61,11 @@ def test_no_generated_request_makes_the_server_fail(
     for operation in operations:
 
         @given(case=operation.as_strategy())
+        # Derandomized: CI must be reproducible. The examples stay varied (Hypothesis
+        # explores from a fixed seed); a random run found the NUL-byte 500s once.
         @settings(
-            max_examples=25,
+            max_examples=50,
+            derandomize=True,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,
