@@ -120,6 +120,16 @@ class MemoryBuckets:
             return wait
 
 
+class RateGate(Protocol):
+    """What a processor call passes through: wait for a slot, pay tokens, or drain."""
+
+    def acquire(self) -> float: ...
+
+    def debit(self, tokens: int) -> None: ...
+
+    def drain(self) -> None: ...
+
+
 class Gate:
     """What a chunk task holds around one paid call."""
 

@@ -152,6 +152,54 @@ def _timed(processor: str) -> Iterator[dict[str, str]]:
         )
 
 
+def _fail(
+    claim: Claim,
+    code: str,
+    message: str,
+    *,
+    retryable: bool = False,
+    retry_after: float | None = None,
+) -> dict[str, Any]:
+    """Record a classified failure (fenced like every outcome) and the chord's value."""
+    _record(
+        claim,
+        status=ChunkStatus.FAILED.value,
+        last_error=message,
+        last_error_code=code,
+        error_retryable=retryable,
+        retry_after_seconds=retry_after,
+    )
+    return {"chunk": claim.chunk_pk, "status": ChunkStatus.FAILED.value}
+
+
+class _JobCancelled(Exception):
+    """The job was cancelled while this chunk waited for the rate limiter."""
+
+
+class _CancelAwareGate:
+    """The fleet's rate limiter, plus the cancel check after a (possibly long) wait.
+
+    No processor call may start after a cancel commits; a wait in the limiter
+    can last far longer than the check made when the chunk was claimed.
+    """
+
+    def __init__(self, gate: llm_limiter.RateGate, job_id: str) -> None:
+        self._gate = gate
+        self._job_id = job_id
+
+    def acquire(self) -> float:
+        waited = self._gate.acquire()
+        if _job_cancelled(self._job_id):
+            raise _JobCancelled(self._job_id)
+        return waited
+
+    def debit(self, tokens: int) -> None:
+        self._gate.debit(tokens)
+
+    def drain(self) -> None:
+        self._gate.drain()
+
+
 def _job_cancelled(job_id: str) -> bool:
     db.session.expire_all()
     requested = db.session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id))
@@ -173,17 +221,11 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     max_attempts = runtime.settings().max_attempts
     if claim.lost_deliveries >= max_attempts:
         # A chunk whose workers keep dying (poison PDF, OOM) must stop, not loop.
-        _record(
+        return _fail(
             claim,
-            status=ChunkStatus.FAILED.value,
-            last_error=(
-                f"the worker died {claim.lost_deliveries} times while processing this chunk; "
-                "giving up"
-            ),
-            last_error_code="WORKER_LOST",
-            error_retryable=False,
+            "WORKER_LOST",
+            f"the worker died {claim.lost_deliveries} times while processing this chunk; giving up",
         )
-        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
 
     if _job_cancelled(claim.job_id):
         _record(claim, status=ChunkStatus.CANCELLED.value)
@@ -193,41 +235,31 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     try:
         chunk_input = _load_input(chunk, job)
         with _timed(job.processor) as outcome:
-            gate = llm_limiter.gate_for(job.processor, runtime.settings())
+            fleet_gate = llm_limiter.gate_for(job.processor, runtime.settings())
+            gate = _CancelAwareGate(fleet_gate, claim.job_id) if fleet_gate else None
             run = result_cache.run_cached(get_processor(job.processor), chunk_input, gate)
             outcome["status"] = ChunkStatus.SUCCESS.value
+    except _JobCancelled:
+        _record(claim, status=ChunkStatus.CANCELLED.value)
+        return {"chunk": chunk_pk, "status": ChunkStatus.CANCELLED.value}
     except PipelineError as exc:
         log.warning("job %s chunk %d attempt %d: %s %s", *log_ctx, exc.code, exc.message)
-        _record(
+        return _fail(
             claim,
-            status=ChunkStatus.FAILED.value,
-            last_error=exc.message,
-            last_error_code=exc.code,
-            error_retryable=is_retryable(exc.code),
-            retry_after_seconds=getattr(exc, "retry_after", None),
+            exc.code,
+            exc.message,
+            retryable=is_retryable(exc.code),
+            retry_after=getattr(exc, "retry_after", None),
         )
-        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
     except BlobMissingError as exc:
-        _record(
-            claim,
-            status=ChunkStatus.FAILED.value,
-            last_error=f"the chunk's PDF is missing from the blob store ({exc})",
-            last_error_code="BLOB_MISSING",
-            error_retryable=False,
+        return _fail(
+            claim, "BLOB_MISSING", f"the chunk's PDF is missing from the blob store ({exc})"
         )
-        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
     except Exception as exc:
         # A bug or an unclassified library error: keep the worker alive, record
         # it, and let the retry policy decide (it may be transient).
         log.exception("job %s chunk %d attempt %d: unexpected error", *log_ctx)
-        _record(
-            claim,
-            status=ChunkStatus.FAILED.value,
-            last_error=f"{type(exc).__name__}: {exc}",
-            last_error_code="PROCESSOR_ERROR",
-            error_retryable=True,
-        )
-        return {"chunk": chunk_pk, "status": ChunkStatus.FAILED.value}
+        return _fail(claim, "PROCESSOR_ERROR", f"{type(exc).__name__}: {exc}", retryable=True)
 
     output: ChunkOutput = run.output
     result_cache.store(run, job.processor)  # committed by _record, with the result

@@ -22,7 +22,7 @@ from backend.models.types import utcnow
 from backend.pipeline.errors import TransientError
 from backend.pipeline.processors import Processor
 from backend.pipeline.types import ChunkInput, ChunkOutput
-from backend.services.llm_limiter import Gate
+from backend.services.llm_limiter import RateGate
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class CachedRun:
         return int(tokens.get("total", 0)) if isinstance(tokens, dict) else 0
 
 
-def run_cached(processor: Processor, chunk: ChunkInput, gate: Gate | None = None) -> CachedRun:
+def run_cached(processor: Processor, chunk: ChunkInput, gate: RateGate | None = None) -> CachedRun:
     """The cached output for ``chunk`` if there is one, else ``processor.process(chunk)``.
 
     A call (not a hit) first passes ``gate``, the fleet's rate limiter, and
