@@ -208,8 +208,10 @@ def _merge(job: Job) -> str:
     elif merged.succeeded:
         status = JobStatus.PARTIAL
         code = "PARTIAL_RESULT"
+        failed = len(merged.failed_chunks)
         message = (
-            f"{len(merged.failed_chunks)} chunks failed; pages {merged.missing_ranges} are missing"
+            f"{failed} {'chunk' if failed == 1 else 'chunks'} failed; "
+            f"pages {merged.missing_ranges} are missing"
         )
     else:
         codes = Counter(f["error_code"] for f in merged.failed_chunks)

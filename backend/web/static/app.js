@@ -148,6 +148,8 @@ const Quire = (() => {
     const render = (s) => {
       $("job-status").textContent = s.status;
       $("job-status").className = "badge " + s.status;
+      // A finished job cannot be cancelled: hide the button instead of offering a 409.
+      $("cancel-job").hidden = TERMINAL.has(s.status);
       if (!s.progress) return;
       const p = s.progress;
       $("job-bar").style.width = p.percent + "%";
