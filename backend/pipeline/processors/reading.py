@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.pipeline.errors import InvalidPdfError, NoTextError
-from backend.pipeline.extract import extract_pages_limited
+from backend.pipeline.extract import extract_pages_limited, failure_of
 from backend.pipeline.merge import page_ranges
 from backend.pipeline.textflow import owned_sentences
 from backend.pipeline.types import ChunkInput, Sentence
@@ -24,9 +24,9 @@ def read_owned(chunk: ChunkInput) -> OwnedText:
     """Extract the chunk's pages and keep what it owns.
 
     The parse runs bounded by ``chunk.limits`` (``PdfTooComplexError``). Raises
-    ``InvalidPdfError`` when the chunk PDF has the wrong page count and
-    ``NoTextError`` when no owned page has text. (The same steps as
-    ``LocalProcessor.process``, which may later call this too.)
+    ``InvalidPdfError`` when the chunk PDF has the wrong page count, the parse
+    error of its owned pages when none of them could be read, and
+    ``NoTextError`` when no owned page has text (scans). Every processor starts here.
     """
     spec = chunk.spec
     extracted = extract_pages_limited(chunk.pdf_bytes, chunk.limits)
@@ -38,6 +38,11 @@ def read_owned(chunk: ChunkInput) -> OwnedText:
         )
     owned, empty = owned_sentences([p.text for p in extracted], spec, chunk.settings)
     if len(empty) == spec.page_count:
+        # Pages that failed to parse are not scans: say why they are empty.
+        first = spec.page_start - spec.read_start
+        failure = failure_of(extracted[first : first + spec.page_count])
+        if failure is not None:
+            raise failure
         noun = "page" if len(empty) == 1 else "pages"
         verb = "contains" if len(empty) == 1 else "contain"
         raise NoTextError(
