@@ -21,11 +21,11 @@ from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 from pypdf import PdfWriter
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from backend import create_app
 from backend.extensions import db
-from backend.models import User
+from backend.models import JobChunk, User
 from backend.services import users
 
 PG_HOST = os.environ.get("QUIRE_TEST_PG_HOST", "127.0.0.1")
@@ -79,13 +79,7 @@ def build_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
     """The API on real Postgres; messages go to an in-memory queue nobody consumes."""
-    flask_app = build_app(
-        database_url,
-        tmp_path_factory.mktemp("quire-data"),
-        broker_url="memory://",
-        result_backend="cache+memory://",
-        embedded_worker=False,
-    )
+    flask_app = queue_only_app(database_url, tmp_path_factory.mktemp("quire-data"))
     yield flask_app
     dispose(flask_app)
 
@@ -135,6 +129,38 @@ def bob(make_user: Any) -> dict[str, str]:
 @pytest.fixture
 def operator(make_user: Any) -> dict[str, str]:
     return make_user("ops@example.com", role="operator")[1]
+
+
+def chunk_rows(flask_app: APIFlask, job_id: str) -> list[JobChunk]:
+    """A job's chunk rows in chunk order, detached from the session."""
+    with flask_app.app_context():
+        rows = list(
+            db.session.scalars(
+                select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.chunk_id)
+            )
+        )
+        db.session.expunge_all()
+        return rows
+
+
+def result(client: FlaskClient, headers: dict[str, str], job_id: str) -> dict[str, Any]:
+    """The job's JSON result; the job must have one."""
+    response = client.get(f"/api/v1/jobs/{job_id}/result?format=json", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def queue_only_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
+    """The API on real Postgres; messages go to an in-memory queue nobody consumes."""
+    return build_app(
+        database_url,
+        data_dir,
+        broker_url="memory://",
+        result_backend="cache+memory://",
+        embedded_worker=False,
+        **overrides,
+    )
 
 
 def upload(

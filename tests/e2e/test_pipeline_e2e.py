@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from backend.extensions import db
-from backend.models import AuditLog, JobChunk
+from backend.models import AuditLog
 from backend.pipeline.segment import count_words
-from tests.conftest import blank_pdf, upload
+from tests.conftest import blank_pdf, chunk_rows, result, upload
 from tests.e2e.conftest import fixture_path, wait_for
 from tests.fakes.processors import Script
 
@@ -28,24 +28,6 @@ def submit(client: FlaskClient, headers: dict[str, str], pages: int, **form: Any
     assert response.status_code == 202, response.get_json()
     job_id: str = response.get_json()["job_id"]
     return job_id
-
-
-def chunk_rows(app: APIFlask, job_id: str) -> list[JobChunk]:
-    with app.app_context():
-        rows = list(
-            db.session.scalars(
-                select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.chunk_id)
-            )
-        )
-        db.session.expunge_all()
-        return rows
-
-
-def result(client: FlaskClient, headers: dict[str, str], job_id: str) -> dict[str, Any]:
-    response = client.get(f"/api/v1/jobs/{job_id}/result", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
 
 
 def test_upload_completes_with_every_page_once(

@@ -26,7 +26,7 @@ from backend.models import Job, JobChunk
 from backend.services.finalize import finalize_job
 from backend.services.process import process_chunk
 from backend.services.split import split_job
-from tests.conftest import FIXTURES, build_app, dispose, truncate_all
+from tests.conftest import FIXTURES, chunk_rows, dispose, queue_only_app, result, truncate_all
 from tests.hostile_pdfs import HOSTILE, Hostile
 
 CORPUS = FIXTURES / "corpus"
@@ -38,12 +38,9 @@ TERMINAL = {"completed", "partial", "failed", "cancelled"}
 @pytest.fixture(scope="module")
 def hostile_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
     """The API with tight parse limits, so that explosions end in seconds."""
-    flask_app = build_app(
+    flask_app = queue_only_app(
         database_url,
         tmp_path_factory.mktemp("hostile"),
-        broker_url="memory://",
-        result_backend="cache+memory://",
-        embedded_worker=False,
         parse_timeout_seconds=10.0,
         parse_memory_mb=256,
     )
@@ -102,24 +99,6 @@ def run_job(app: APIFlask, client: FlaskClient, headers: dict[str, str], pdf: by
         assert job is not None
         db.session.expunge(job)
         return job
-
-
-def chunk_rows(app: APIFlask, job_id: str) -> list[JobChunk]:
-    with app.app_context():
-        rows = list(
-            db.session.scalars(
-                select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.chunk_id)
-            )
-        )
-        db.session.expunge_all()
-        return rows
-
-
-def result(client: FlaskClient, headers: dict[str, str], job_id: str) -> dict[str, Any]:
-    response = client.get(f"/api/v1/jobs/{job_id}/result?format=json", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])

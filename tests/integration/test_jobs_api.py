@@ -17,7 +17,7 @@ from werkzeug.test import encode_multipart
 
 from backend.extensions import db
 from backend.models import Job
-from tests.conftest import blank_pdf, build_app, truncate_all, upload
+from tests.conftest import blank_pdf, queue_only_app, truncate_all, upload
 from tests.integration.conftest import assert_error
 
 pytestmark = pytest.mark.integration
@@ -51,14 +51,7 @@ def blob_job_dirs(app: APIFlask) -> set[str]:
 @pytest.fixture(scope="module")
 def small_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
     """A second API on the same database with a 1 MB upload cap."""
-    small = build_app(
-        database_url,
-        tmp_path_factory.mktemp("quire-small"),
-        max_upload_mb=1,
-        broker_url="memory://",
-        result_backend="cache+memory://",
-        embedded_worker=False,
-    )
+    small = queue_only_app(database_url, tmp_path_factory.mktemp("quire-small"), max_upload_mb=1)
     yield small
     with small.app_context():
         db.engine.dispose()

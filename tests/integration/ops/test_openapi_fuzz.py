@@ -11,7 +11,7 @@ import schemathesis
 from apiflask import APIFlask
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import build_app, dispose, truncate_all
+from tests.conftest import dispose, queue_only_app, truncate_all
 from tests.integration.ops.conftest import user_headers
 
 pytestmark = pytest.mark.integration
@@ -19,12 +19,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def fuzz_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
-    flask_app = build_app(
+    flask_app = queue_only_app(
         database_url,
         tmp_path_factory.mktemp("fuzz"),
-        broker_url="memory://",
-        result_backend="cache+memory://",
-        embedded_worker=False,
         rate_limit_uploads="100000/hour",
         rate_limit_retries="100000/hour",
     )
