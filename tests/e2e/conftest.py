@@ -7,6 +7,7 @@ service mode.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -46,17 +47,24 @@ def e2e_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     dispose(flask_app)
 
 
-@pytest.fixture(scope="session")
-def worker(e2e_app: APIFlask) -> Iterator[Any]:
+@contextlib.contextmanager
+def running_worker(flask_app: APIFlask) -> Iterator[Any]:
+    """Celery's embedded test worker (threads) on every Quire queue of ``flask_app``."""
     with start_worker(
-        e2e_app.extensions["celery"],
+        flask_app.extensions["celery"],
         pool="threads",
         concurrency=4,
         perform_ping_check=False,
         queues=list(QUEUES),
         loglevel="WARNING",
         shutdown_timeout=30.0,
-    ) as running:
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def worker(e2e_app: APIFlask) -> Iterator[Any]:
+    with running_worker(e2e_app) as running:
         yield running
 
 

@@ -18,18 +18,16 @@ from typing import Any
 import pytest
 import redis
 from apiflask import APIFlask
-from celery.contrib.testing.worker import start_worker
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from backend.celery_app import QUEUES
 from backend.extensions import db
 from backend.models import JobChunk
 from backend.models.types import utcnow
 from backend.services import split
 from backend.services.reconcile import reconcile
 from tests.conftest import blank_pdf, build_app, dispose, truncate_all, upload
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import running_worker, wait_for
 from tests.fakes.processors import Script
 
 pytestmark = [
@@ -115,20 +113,6 @@ def headers(client: FlaskClient, private_redis: RedisServer) -> dict[str, str]:
     )
     assert response.status_code == 201, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
-
-
-@contextlib.contextmanager
-def running_worker(flask_app: APIFlask) -> Iterator[Any]:
-    with start_worker(
-        flask_app.extensions["celery"],
-        pool="threads",
-        concurrency=4,
-        perform_ping_check=False,
-        queues=list(QUEUES),
-        loglevel="WARNING",
-        shutdown_timeout=30.0,
-    ) as worker:
-        yield worker
 
 
 def submit(client: FlaskClient, headers: dict[str, str], pages: int, per_chunk: int) -> Any:
