@@ -3,7 +3,7 @@
 from backend.models.audit import AuditLog
 from backend.models.cache import ResultCacheEntry
 from backend.models.chunk import ChunkStatus, JobChunk
-from backend.models.job import Job, JobStatus
+from backend.models.job import Job, JobStatus, PersistenceStatus
 from backend.models.user import User
 
-__all__ = ["AuditLog", "ChunkStatus", "Job", "JobChunk", "JobStatus", "ResultCacheEntry", "User"]
+__all__ = ["AuditLog", "ChunkStatus", "Job", "JobChunk", "JobStatus", "PersistenceStatus", "ResultCacheEntry", "User"]

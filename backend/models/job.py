@@ -33,6 +33,14 @@ TERMINAL_JOB_STATUSES = frozenset(
 ACTIVE_JOB_STATUSES = frozenset({JobStatus.PROCESSING, JobStatus.RETRYING})
 
 
+class PersistenceStatus(enum.StrEnum):
+    """Where a job's records live: the database, or a file backup awaiting recovery."""
+
+    SAVED = "saved"
+    BACKED_UP = "backed_up"
+    RECOVERED = "recovered"
+
+
 class Job(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_owner_created", "owner_id", "created_at"),)
@@ -64,6 +72,16 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     max_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
     dispatch_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When a ``paused_quota`` job may resume by itself (the processor's quota window).
+    resume_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # ``saved`` normally; ``backed_up`` while a record of it waits in the file
+    # backup; ``recovered`` once ``flask quire recover`` replayed it.
+    persistence_status: Mapped[str] = mapped_column(
+        String(16),
+        nullable=False,
+        default=PersistenceStatus.SAVED.value,
+        server_default=PersistenceStatus.SAVED.value,
+    )
 
     result_key: Mapped[str | None] = mapped_column(String(512))
     result_summary: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
