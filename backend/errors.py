@@ -29,6 +29,9 @@ _KINDS = [
     ErrorKind("JOB_NOT_READY", 409, False, "The job has no result yet."),
     ErrorKind("JOB_STATE_CONFLICT", 409, False, "The job is not in a state that allows this."),
     ErrorKind("NOTHING_TO_RETRY", 409, False, "No chunk can be retried."),
+    ErrorKind(
+        "INPUT_EXPIRED", 410, False, "The job's input PDF was deleted by retention; re-upload it."
+    ),
     ErrorKind("PDF_TOO_LARGE", 413, False, "The PDF is larger than the upload limit."),
     ErrorKind("UNSUPPORTED_MEDIA_TYPE", 415, False, "Unsupported media type."),
     ErrorKind("INVALID_PDF", 422, False, "The file is not a readable PDF."),

@@ -13,7 +13,7 @@ from backend.extensions import db
 from backend.metrics import CHUNK_RETRIES
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.types import utcnow
-from backend.services import audit, dispatch
+from backend.services import audit, dispatch, runtime
 from backend.services.deadlock import retry_on_deadlock
 from backend.services.states import job_cas
 
@@ -36,6 +36,23 @@ class RetryOutcome:
     round: int
 
 
+def _refuse_expired_inputs(job: Job, storage_keys: list[str]) -> None:
+    """Refuse up front when blob retention deleted the chunk PDFs a retry would read.
+
+    Without this the retry would be accepted, and every chunk would then fail
+    with ``BLOB_MISSING``: a new round burnt to learn what we know now.
+    """
+    store = runtime.blobs()
+    missing = [key for key in storage_keys if not store.exists(key)]
+    if missing:
+        raise QuireError(
+            "INPUT_EXPIRED",
+            f"the input of {len(missing)} of these chunks was deleted by blob retention "
+            f"(QUIRE_BLOB_RETENTION_DAYS); upload the PDF again to process it",
+            {"missing_chunks": len(missing)},
+        )
+
+
 @retry_on_deadlock
 def retry_chunks(
     job: Job, user_id: int, chunk_ids: Sequence[int] | None = None, force: bool = False
@@ -54,7 +71,9 @@ def retry_chunks(
             {"status": job.status},
         )
     eligible = [ChunkStatus.FAILED.value] + ([ChunkStatus.SUCCESS.value] if force else [])
-    query = select(JobChunk.id, JobChunk.chunk_id, JobChunk.status).where(JobChunk.job_id == job.id)
+    query = select(JobChunk.id, JobChunk.chunk_id, JobChunk.status, JobChunk.storage_key).where(
+        JobChunk.job_id == job.id
+    )
     if chunk_ids:
         wanted = sorted(set(chunk_ids))
         rows = db.session.execute(query.where(JobChunk.chunk_id.in_(wanted))).all()
@@ -74,6 +93,8 @@ def retry_chunks(
             "no chunk is in a retryable state"
             + ("" if force else " (use force to re-run successful chunks)"),
         )
+
+    _refuse_expired_inputs(job, [t.storage_key for t in targets])
 
     next_round = job.round + 1
     # The job CAS names the round we read: a finalize or another retry that

@@ -100,6 +100,33 @@ def test_blob_retention_deletes_inputs_of_old_finished_jobs_and_keeps_rows(make_
     assert rows == 6
 
 
+def test_retry_after_blob_retention_is_refused_up_front(make_app: Any) -> None:
+    flask_app = make_app(blob_retention_days=30)
+    headers = user_headers(flask_app, "expired@example.com")
+    job_id = _finished_job(flask_app, headers, days_ago=31)
+    with flask_app.app_context():
+        db.session.execute(
+            update(JobChunk).where(JobChunk.job_id == job_id).values(status="failed")
+        )
+        db.session.commit()
+        assert retention.purge_finished_blobs() == 1
+        db.session.remove()
+
+    response = flask_app.test_client().post(
+        f"/api/v1/jobs/{job_id}/chunks/retry", headers=headers, json={}
+    )
+
+    assert assert_error(response, 410, "INPUT_EXPIRED") == {"missing_chunks": 3}
+    assert "upload the PDF again" in response.get_json()["error"]["message"]
+    with flask_app.app_context():
+        job = db.session.get(Job, job_id)
+        assert job is not None
+        assert (job.status, job.round) == ("completed", 0)  # no round was opened
+        statuses = set(db.session.scalars(select(JobChunk.status).where(JobChunk.job_id == job_id)))
+        db.session.remove()
+    assert statuses == {"failed"}
+
+
 def _result(sentences: int, words: int = 20) -> dict[str, Any]:
     text_ = " ".join(["mot"] * words)
     return {
