@@ -85,6 +85,7 @@ def _operations_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "blob_retention_days": _int(env, "QUIRE_BLOB_RETENTION_DAYS", 30, 0, 3650),
         "result_max_kb": _int(env, "QUIRE_RESULT_MAX_KB", 512, 16, 65_536),
         "result_warn_kb": _int(env, "QUIRE_RESULT_WARN_KB", 256, 8, 65_536),
+        "snapshot_max_items": _int(env, "QUIRE_SNAPSHOT_MAX_ITEMS", 100, 10, 100_000),
         "rate_limit_uploads": _rate(env, "QUIRE_RATE_LIMIT_UPLOADS", "30/hour"),
         "rate_limit_retries": _rate(env, "QUIRE_RATE_LIMIT_RETRIES", "60/hour"),
         "rate_limit_storage_url": env.get("QUIRE_RATE_LIMIT_STORAGE_URL", ""),
@@ -170,6 +171,7 @@ class Settings:
     blob_retention_days: int = 30
     result_max_kb: int = 512
     result_warn_kb: int = 256
+    snapshot_max_items: int = 100
     rate_limit_uploads: str = "30/hour"
     rate_limit_retries: str = "60/hour"
     rate_limit_storage_url: str = ""

@@ -6,4 +6,13 @@ from backend.models.chunk import ChunkStatus, JobChunk
 from backend.models.job import Job, JobStatus, PersistenceStatus
 from backend.models.user import User
 
-__all__ = ["AuditLog", "ChunkStatus", "Job", "JobChunk", "JobStatus", "PersistenceStatus", "ResultCacheEntry", "User"]
+__all__ = [
+    "AuditLog",
+    "ChunkStatus",
+    "Job",
+    "JobChunk",
+    "JobStatus",
+    "PersistenceStatus",
+    "ResultCacheEntry",
+    "User",
+]

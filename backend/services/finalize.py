@@ -29,6 +29,7 @@ from backend.services.deadlock import retry_on_deadlock
 from backend.services.processors import MAX_RETRY_DELAY_SECONDS
 from backend.services.queries import chunk_counts, unfinished
 from backend.services.result_limits import load_result
+from backend.services.snapshots import bounded
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ def _finish(
             status=status.value,
             step=status.value,
             result_key=result_key,
-            result_summary=summary,
+            result_summary=bounded(summary) if summary is not None else None,
             error_code=code,
             error_message=message,
             finished_at=utcnow(),

@@ -187,6 +187,44 @@ def test_finalize_merges_a_result_stored_as_a_blob(make_app: Any) -> None:
     assert [c["sentence_count"] for c in chunks["items"]] == [400, 400]
 
 
+def test_stored_snapshots_keep_at_most_max_items_per_array(make_app: Any) -> None:
+    from backend.services.split import split_job
+
+    flask_app = make_app(snapshot_max_items=10)
+    headers = user_headers(flask_app, "snap@example.com")
+    client = flask_app.test_client()
+    job_id = upload(client, headers, blank_pdf(12), pages_per_chunk=1, overlap_pages=0).get_json()[
+        "job_id"
+    ]
+    with flask_app.app_context():
+        split_job(job_id)
+        for chunk in db.session.scalars(select(JobChunk).where(JobChunk.job_id == job_id)):
+            chunk.status = "success"
+            chunk.result_json = {"sentences": [], "pages_without_text": [chunk.page_start]}
+        db.session.commit()
+        assert finalize.finalize_job(job_id, 0) == "completed"
+        db.session.execute(
+            update(JobChunk).where(JobChunk.job_id == job_id).values(status="failed")
+        )
+        db.session.commit()
+        db.session.remove()
+
+    summary = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["result"]
+    assert summary["pages_without_text"] == list(range(1, 11))
+    assert summary["truncated"] == {"pages_without_text": 12}
+    full = client.get(f"/api/v1/jobs/{job_id}/result", headers=headers).get_json()
+    assert full["pages_without_text"] == list(range(1, 13))  # the result file stays complete
+
+    retried = client.post(f"/api/v1/jobs/{job_id}/chunks/retry", headers=headers, json={})
+    assert retried.status_code == 202, retried.get_json()
+    with flask_app.app_context():
+        details = db.session.scalar(select(AuditLog.details).where(AuditLog.action == "retry"))
+        db.session.remove()
+    assert details is not None
+    assert details["chunk_ids"] == list(range(10))
+    assert details["truncated"] == {"chunk_ids": 12}
+
+
 def test_uploads_are_rate_limited_per_user_with_retry_after(make_app: Any) -> None:
     flask_app = make_app(rate_limit_uploads="2/minute")
     client = flask_app.test_client()
