@@ -123,6 +123,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     _fresh_engine_after_fork(app)
+    _stamp_published_messages()
     # Registers the tasks on this app (they are @shared_task).
     import backend.tasks  # noqa: F401
 
@@ -139,6 +140,15 @@ def _fresh_engine_after_fork(app: Flask) -> None:
         dispose_after_fork(app)
 
     worker_process_init.connect(_dispose, weak=False)
+
+
+def _stamp_published_messages() -> None:
+    """Every task message carries its publish time (the oldest-message-age metric)."""
+    from celery.signals import before_task_publish
+
+    from backend.services.queue_stats import stamp_sent_at
+
+    before_task_publish.connect(stamp_sent_at, weak=False, dispatch_uid="quire-sent-at")
 
 
 _embedded_lock = threading.Lock()

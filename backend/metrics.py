@@ -84,9 +84,16 @@ class ScrapeTimeCollector(Collector):
         depth = GaugeMetricFamily(
             "quire_queue_depth", "Messages waiting in each broker queue.", labels=["queue"]
         )
-        for queue, count in sorted(snapshot.queue_depths.items()):
-            depth.add_metric([queue], count)
+        age = GaugeMetricFamily(
+            "quire_queue_oldest_message_age_seconds",
+            "Age of the message each queue's consumers take next (0 when the queue is empty).",
+            labels=["queue"],
+        )
+        for queue, stats in sorted(snapshot.queues.items()):
+            depth.add_metric([queue], stats.depth)
+            age.add_metric([queue], stats.oldest_age_seconds or 0.0)
         yield depth
+        yield age
         pool = GaugeMetricFamily(
             "quire_db_pool_connections",
             "This web process's database pool, by state.",

@@ -17,12 +17,11 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.celery_app import QUEUES
 from backend.database import classify_db_error, pool_usage
 from backend.extensions import db
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.types import utcnow
-from backend.services import runtime
+from backend.services import queue_stats, runtime
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +29,6 @@ HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 POOL_DEGRADED_AT = 0.75
 POOL_UNHEALTHY_ABOVE = 0.90
 WORKER_PING_TIMEOUT = 1.0
-# kombu's Redis transport keeps priorities 3, 6 and 9 of a queue in sibling lists.
-_PRIORITY_SEP = "\x06\x16"
-_PRIORITIES = ("", *(f"{_PRIORITY_SEP}{p}" for p in (3, 6, 9)))
 Check = tuple[str, dict[str, Any]]
 
 
@@ -73,16 +69,6 @@ def _redis_client() -> Any:
     )
 
 
-def queue_depths(client: Any) -> dict[str, int]:
-    """Messages waiting in each Celery queue (all priority lists added up)."""
-    pipe = client.pipeline()
-    for queue in QUEUES:
-        for suffix in _PRIORITIES:
-            pipe.llen(queue + suffix)
-    lengths = iter(pipe.execute())
-    return {queue: sum(next(lengths) for _ in _PRIORITIES) for queue in QUEUES}
-
-
 def _redis_warnings(client: Any) -> list[str]:
     warnings: list[str] = []
     try:
@@ -104,20 +90,36 @@ def check_broker() -> Check:
     """Ping, queue depths, and the Redis settings that make queued tasks durable."""
     settings = runtime.settings()
     if settings.embedded:
-        return HEALTHY, {"transport": "memory", "note": "embedded mode: in-process queues"}
+        return HEALTHY, {
+            "transport": "memory",
+            "note": "embedded mode: in-process queues",
+            **_queue_details(queue_stats.memory_queue_stats()),
+        }
     client = _redis_client()
     try:
         started = time.perf_counter()
         client.ping()
         latency = round((time.perf_counter() - started) * 1000, 2)
-        depths = queue_depths(client)
+        stats = queue_stats.redis_queue_stats(client)
         warnings = _redis_warnings(client)
     except Exception as exc:
         return UNHEALTHY, {"transport": "redis", "error": type(exc).__name__, "message": str(exc)}
     finally:
         client.close()
-    details = {"transport": "redis", "latency_ms": latency, "queues": depths, "warnings": warnings}
+    details = {
+        "transport": "redis",
+        "latency_ms": latency,
+        **_queue_details(stats),
+        "warnings": warnings,
+    }
     return (DEGRADED if warnings else HEALTHY), details
+
+
+def _queue_details(stats: dict[str, queue_stats.QueueStats]) -> dict[str, Any]:
+    return {
+        "queues": {name: q.depth for name, q in stats.items()},
+        "oldest_message_age_seconds": {name: q.oldest_age_seconds for name, q in stats.items()},
+    }
 
 
 def check_workers() -> Check:
@@ -144,7 +146,7 @@ class MetricsSnapshot:
     jobs_by_status: dict[str, int] = field(default_factory=dict)
     stuck_jobs: int = 0
     expired_leases: int = 0
-    queue_depths: dict[str, int] = field(default_factory=dict)
+    queues: dict[str, queue_stats.QueueStats] = field(default_factory=dict)
     pool: dict[str, int] = field(default_factory=dict)
 
 
@@ -185,10 +187,12 @@ def metrics_snapshot(stuck_after_minutes: int) -> MetricsSnapshot:
             )
     except SQLAlchemyError as exc:
         log.warning("metrics: database unavailable (%s)", type(exc).__name__)
-    if not runtime.settings().embedded:
+    if runtime.settings().embedded:
+        snapshot.queues = queue_stats.memory_queue_stats()
+    else:
         client = _redis_client()
         try:
-            snapshot.queue_depths = queue_depths(client)
+            snapshot.queues = queue_stats.redis_queue_stats(client)
         except Exception as exc:
             log.warning("metrics: broker unavailable (%s)", type(exc).__name__)
         finally:

@@ -73,6 +73,40 @@ def test_broker_reports_queue_depths_and_warns_about_durability(
     assert any("persistence is off" in w for w in body["warnings"])
 
 
+def test_broker_reports_the_age_of_each_queues_oldest_message(service_app: APIFlask) -> None:
+    celery_app = service_app.extensions["celery"]
+    celery_app.send_task("quire.finalize_job", args=["job-a", 0], queue="finalize")
+    time.sleep(0.4)
+    celery_app.send_task("quire.finalize_job", args=["job-b", 0], queue="finalize")
+    celery_app.send_task("quire.split_job", args=["job-c"], queue="split")
+
+    body = service_app.test_client().get("/health/broker").get_json()
+
+    assert body["queues"] == {"split": 1, "chunks": 0, "finalize": 2, "maintenance": 0}
+    ages = body["oldest_message_age_seconds"]
+    assert (ages["chunks"], ages["maintenance"]) == (None, None)
+    assert ages["finalize"] >= 0.4  # the first one published, not the last
+    assert 0 <= ages["split"] < ages["finalize"]
+
+
+def test_embedded_mode_reports_its_in_process_queues(make_app: Any) -> None:
+    from kombu.transport import memory
+
+    for fifo in memory.Channel.queues.values():
+        fifo.queue.clear()  # the memory transport's queues are global to the process
+    flask_app = make_app()
+    flask_app.extensions["celery"].send_task("quire.split_job", args=["job-e"], queue="split")
+    time.sleep(0.2)
+
+    body = flask_app.test_client().get("/health/broker").get_json()
+
+    assert body["transport"] == "memory"
+    assert body["queues"]["split"] == 1
+    assert body["oldest_message_age_seconds"]["split"] >= 0.2
+    for fifo in memory.Channel.queues.values():
+        fifo.queue.clear()
+
+
 def test_broker_unreachable_is_unhealthy(make_app: Any) -> None:
     flask_app = make_app(**service_overrides(f"redis://127.0.0.1:{closed_port()}/0"))
     response = flask_app.test_client().get("/health/broker")

@@ -28,6 +28,10 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_expose_jobs_by_state_and_the_shared_counters(make_app: Any) -> None:
+    from kombu.transport import memory
+
+    for fifo in memory.Channel.queues.values():
+        fifo.queue.clear()  # embedded mode's queues are global to the process
     flask_app = make_app(rate_limit_uploads="2/minute")
     client = flask_app.test_client()
     headers = user_headers(flask_app, "metrics@example.com")
@@ -46,6 +50,13 @@ def test_metrics_expose_jobs_by_state_and_the_shared_counters(make_app: Any) -> 
     assert after[limited] == before.get(limited, 0) + 1
     assert after[("quire_db_pool_connections", (("state", "size"),))] == 10
     assert after[("quire_db_pool_connections", (("state", "capacity"),))] == 30
+    # No worker runs: both split messages wait in the (embedded) queue.
+    assert after[("quire_queue_depth", (("queue", "split"),))] == 2
+    assert after[("quire_queue_depth", (("queue", "chunks"),))] == 0
+    assert after[("quire_queue_oldest_message_age_seconds", (("queue", "split"),))] > 0
+    assert after[("quire_queue_oldest_message_age_seconds", (("queue", "chunks"),))] == 0
+    for fifo in memory.Channel.queues.values():
+        fifo.queue.clear()
 
 
 def test_stuck_jobs_count_active_jobs_without_change_for_30_minutes(make_app: Any) -> None:
