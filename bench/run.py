@@ -21,6 +21,7 @@ SCENARIOS = {
     "orchestration": "bench.scenarios.orchestration",
     "split": "bench.scenarios.split_persist",
     "queries": "bench.scenarios.status_queries",
+    "upload": "bench.scenarios.upload_memory",
     "scaling": "bench.scenarios.scaling",
     "local": "bench.scenarios.local_throughput",
 }
