@@ -15,7 +15,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 # Copied explicitly (no .venv, no quire-data in the image).
-COPY pyproject.toml README.md celery_worker.py ./
+COPY pyproject.toml README.md celery_worker.py gunicorn.conf.py ./
 COPY backend ./backend
 COPY migrations ./migrations
 RUN pip install --no-deps -e .

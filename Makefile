@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := build/demo
-PY_SOURCES := backend tests celery_worker.py $(wildcard bench)
+PY_SOURCES := backend tests celery_worker.py gunicorn.conf.py $(wildcard bench)
 
 .PHONY: venv demo test test-fast test-unit test-integration test-e2e lint typecheck format bench clean browser-deps serve
 
