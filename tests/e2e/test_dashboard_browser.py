@@ -167,3 +167,46 @@ def test_user_uploads_watches_retries_a_failed_chunk_and_downloads_csv(
     assert [(int(r["page"]), r["sentence"]) for r in rows] == [
         (n, f"page {n}") for n in range(1, 13)
     ]
+
+
+def test_an_expired_access_token_is_renewed_with_the_refresh_token(
+    browser: Any, live_server: str, e2e_client: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    def element(css: str) -> Any:
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    account = {"email": "renew@example.com", "password": "a long password"}
+    assert requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).ok
+    browser.get(live_server + "/")
+    element("#email").send_keys(account["email"])
+    element("#password").send_keys(account["password"])
+    element("#login-button").click()
+    wait_until(lambda: element("#app").is_displayed(), what="the dashboard after login")
+
+    # A token the server refuses with 401, exactly as it refuses an expired one.
+    browser.execute_script("sessionStorage.setItem('quire.token', 'expired.access.token')")
+    browser.refresh()
+    renewed = wait_until(
+        lambda: browser.execute_script(
+            "const t = sessionStorage.getItem('quire.token');"
+            "return t && t !== 'expired.access.token' ? t : null"
+        ),
+        what="a renewed access token",
+    )
+    assert element("#app").is_displayed()
+    assert not element("#login-panel").is_displayed()
+    me = requests.get(
+        f"{live_server}/api/v1/jobs", headers={"Authorization": f"Bearer {renewed}"}, timeout=10
+    )
+    assert me.status_code == 200
+
+    # Without a usable refresh token either, the login form comes back.
+    browser.execute_script(
+        "sessionStorage.setItem('quire.token', 'expired.access.token');"
+        "sessionStorage.setItem('quire.refresh', 'revoked.refresh.token')"
+    )
+    browser.refresh()
+    wait_until(lambda: element("#login-panel").is_displayed(), what="the login form")
+    assert browser.execute_script("return sessionStorage.getItem('quire.refresh')") is None

@@ -1,4 +1,6 @@
-/* Quire dashboard: vanilla JS over the JSON API. The token lives in sessionStorage. */
+/* Quire dashboard: vanilla JS over the JSON API. The tokens live in sessionStorage.
+   An expired access token is renewed once with the refresh token (POST /auth/refresh)
+   and the request is replayed; only when that fails too does the login form return. */
 "use strict";
 
 const Quire = (() => {
@@ -7,11 +9,30 @@ const Quire = (() => {
   const auth = {
     get token() { return sessionStorage.getItem("quire.token"); },
     get user() { return JSON.parse(sessionStorage.getItem("quire.user") || "null"); },
+    get refreshToken() { return sessionStorage.getItem("quire.refresh"); },
     save(body) {
       sessionStorage.setItem("quire.token", body.access_token);
-      sessionStorage.setItem("quire.user", JSON.stringify(body.user));
+      if (body.refresh_token) sessionStorage.setItem("quire.refresh", body.refresh_token);
+      if (body.user) sessionStorage.setItem("quire.user", JSON.stringify(body.user));
     },
-    clear() { sessionStorage.removeItem("quire.token"); sessionStorage.removeItem("quire.user"); },
+    clear() {
+      for (const key of ["quire.token", "quire.refresh", "quire.user"]) sessionStorage.removeItem(key);
+    },
+    // One renewal in flight at a time: parallel 401s (list + stream) share it.
+    renew() {
+      if (!auth.renewing) {
+        auth.renewing = (async () => {
+          if (!auth.refreshToken) return false;
+          const response = await fetch("/api/v1/auth/refresh", {
+            method: "POST", headers: { Authorization: "Bearer " + auth.refreshToken },
+          });
+          if (!response.ok) return false;
+          auth.save(await response.json());
+          return true;
+        })().finally(() => { auth.renewing = null; });
+      }
+      return auth.renewing;
+    },
   };
 
   function esc(text) {
@@ -29,11 +50,15 @@ const Quire = (() => {
   }
 
   async function api(method, path, body, raw) {
-    const headers = { Authorization: "Bearer " + auth.token };
-    const init = { method, headers };
-    if (body instanceof FormData) init.body = body;
-    else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    const response = await fetch("/api/v1" + path, init);
+    const send = () => {
+      const headers = { Authorization: "Bearer " + auth.token };
+      const init = { method, headers };
+      if (body instanceof FormData) init.body = body;
+      else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+      return fetch("/api/v1" + path, init);
+    };
+    let response = await send();
+    if (response.status === 401 && (await auth.renew())) response = await send();
     if (response.status === 401) { auth.clear(); showLogin(); throw new Error("please log in again"); }
     if (raw) return response;
     if (response.status === 204) return null;
