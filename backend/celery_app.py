@@ -66,7 +66,7 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The Celery settings of DESIGN.md, derived from Quire's settings."""
-    transport_options: dict[str, Any] = {"visibility_timeout": 1800}
+    transport_options: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout_seconds}
     if settings.embedded:
         # The memory transport polls; at the default 1 s a 40-task chord takes 11 s.
         transport_options = {"polling_interval": 0.01}
@@ -75,7 +75,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend": settings.celery_result_backend,
         "broker_transport_options": transport_options,
         "result_backend_transport_options": {
-            "visibility_timeout": 1800,
+            "visibility_timeout": settings.visibility_timeout_seconds,
             "retry_policy": BACKEND_RETRY_POLICY,
         },
         "task_publish_retry_policy": PUBLISH_RETRY_POLICY,

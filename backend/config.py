@@ -89,6 +89,11 @@ def _operations_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "rate_limit_uploads": _rate(env, "QUIRE_RATE_LIMIT_UPLOADS", "30/hour"),
         "rate_limit_retries": _rate(env, "QUIRE_RATE_LIMIT_RETRIES", "60/hour"),
         "rate_limit_storage_url": env.get("QUIRE_RATE_LIMIT_STORAGE_URL", ""),
+        "backup_dir": Path(env["QUIRE_BACKUP_DIR"]).resolve()
+        if env.get("QUIRE_BACKUP_DIR")
+        else None,
+        "persist_retries": _int(env, "QUIRE_PERSIST_RETRIES", 3, 0, 10),
+        "persist_backoff_seconds": _float(env, "QUIRE_PERSIST_BACKOFF_SECONDS", 0.5),
     }
 
 
@@ -104,6 +109,10 @@ def _gemini_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "gemini_rpm": _int(env, "QUIRE_GEMINI_RPM", 0, 0, 1_000_000),
         "gemini_burst": _int(env, "QUIRE_GEMINI_BURST", 1, 1, 10_000),
         "gemini_tpm": _int(env, "QUIRE_GEMINI_TPM", 0, 0, 1_000_000_000),
+        "quota_resume_seconds": _int(env, "QUIRE_QUOTA_RESUME_SECONDS", 3600, 60, 86_400),
+        "result_cache_ttl_seconds": _int(
+            env, "QUIRE_RESULT_CACHE_TTL_SECONDS", 86_400, 0, 30 * 86_400
+        ),
     }
 
 
@@ -127,6 +136,9 @@ class Settings:
     chunk_soft_time_limit: int = 240
     chunk_time_limit: int = 300
     lease_margin_seconds: int = 60
+    # Redis redelivers an unacknowledged message after this long (broker and
+    # result backend); it must stay above the chunk hard time limit.
+    visibility_timeout_seconds: int = 1800
     max_attempts: int = 5
     # Every parse of an uploaded PDF runs in a child process with these bounds
     # (backend/pipeline/sandbox.py); the timeout stays below the chunk soft limit.
@@ -149,6 +161,11 @@ class Settings:
     gemini_rpm: int = 0
     gemini_burst: int = 1
     gemini_tpm: int = 0
+    # A ``paused_quota`` job resumes by itself this long after the pause
+    # (docs/processors.md "Quota exhausted"); the reconciler does it.
+    quota_resume_seconds: int = 3600
+    # The result cache's Redis layer (the broker's Redis); 0 = table only.
+    result_cache_ttl_seconds: int = 86_400
     embedded_concurrency: int = 4
     # Off in tests that want messages queued but not consumed.
     embedded_worker: bool = True
@@ -175,6 +192,11 @@ class Settings:
     rate_limit_uploads: str = "30/hour"
     rate_limit_retries: str = "60/hour"
     rate_limit_storage_url: str = ""
+    # Durable writes (backend/services/persistence.py): retries on a transient
+    # database error, waiting backoff × 1, 2, 4 …, then a file backup here.
+    backup_dir: Path | None = None
+    persist_retries: int = 3
+    persist_backoff_seconds: float = 0.5
 
     @property
     def embedded(self) -> bool:
@@ -195,6 +217,11 @@ class Settings:
     @property
     def blob_root(self) -> Path:
         return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def backup_root(self) -> Path:
+        """Where records the database would not take wait for ``flask quire recover``."""
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def celery_result_backend(self) -> str:
@@ -251,6 +278,10 @@ class Settings:
             retry_backoff_seconds=_float(env, "QUIRE_RETRY_BACKOFF_SECONDS", 2.0),
             chunk_soft_time_limit=_int(env, "QUIRE_CHUNK_SOFT_TIME_LIMIT", 240, 1, 3600),
             chunk_time_limit=_int(env, "QUIRE_CHUNK_TIME_LIMIT", 300, 2, 3600),
+            lease_margin_seconds=_int(env, "QUIRE_LEASE_MARGIN_SECONDS", 60, 1, 3600),
+            visibility_timeout_seconds=_int(
+                env, "QUIRE_VISIBILITY_TIMEOUT_SECONDS", 1800, 1, 86_400
+            ),
             max_attempts=_int(env, "QUIRE_MAX_ATTEMPTS", 5, 1, 50),
             parse_timeout_seconds=float(_int(env, "QUIRE_PARSE_TIMEOUT_SECONDS", 120, 1, 3600)),
             parse_memory_mb=_int(env, "QUIRE_PARSE_MEMORY_MB", 1024, 64, 65_536),

@@ -33,6 +33,8 @@ UNIQUE_VIOLATION = "23505"
 QUERY_CANCELED = "57014"
 DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
+# A transaction Postgres aborted to break a conflict: running it again may succeed.
+CONFLICT_STATES = frozenset({DEADLOCK_DETECTED, SERIALIZATION_FAILURE})
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
@@ -134,6 +136,20 @@ def classify_db_error(exc: BaseException) -> str:
     ):
         return "DB_CONNECTION_ERROR"
     return "DB_QUERY_ERROR"
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """True when the same write may succeed if tried again: a lost or refused
+    connection, a pool time-out, a deadlock or a serialization failure.
+
+    Integrity and data errors are never transient: the same statement would
+    fail the same way, and retrying only delays the real error.
+    """
+    if isinstance(exc, sa_exc.IntegrityError | sa_exc.DataError):
+        return False
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        return False
+    return sqlstate(exc) in CONFLICT_STATES or classify_db_error(exc) == "DB_CONNECTION_ERROR"
 
 
 @dataclass(frozen=True)

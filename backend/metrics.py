@@ -1,7 +1,7 @@
 """Prometheus metrics: the counters anyone may increment, and the scrape-time gauges.
 
 Counters and histograms live here as module singletons; import and increment
-them (``CACHE_HITS.labels(processor="gemini").inc()``). With
+them (``CACHE_HITS.labels(processor="gemini", layer="db").inc()``). With
 ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn workers, Celery prefork children),
 prometheus-client writes them to files in that directory and ``/metrics`` adds
 up every process's. Gauges that describe the database (jobs by state, stuck
@@ -43,8 +43,19 @@ RATE_LIMITED = Counter(
     "429 answers: given by our API (source=api) or received from a processor (source=processor).",
     ["source"],
 )
-CACHE_HITS = Counter("quire_result_cache_hits_total", "Result cache hits.", ["processor"])
-CACHE_MISSES = Counter("quire_result_cache_misses_total", "Result cache misses.", ["processor"])
+# ``layer``: redis (in front, with a TTL) or db (the result_cache table). A
+# lookup that misses Redis and hits the table counts a redis miss and a db hit.
+CACHE_HITS = Counter(
+    "quire_result_cache_hits_total", "Result cache hits, by layer.", ["processor", "layer"]
+)
+CACHE_MISSES = Counter(
+    "quire_result_cache_misses_total", "Result cache misses, by layer.", ["processor", "layer"]
+)
+CACHE_REDIS_ERRORS = Counter(
+    "quire_result_cache_redis_errors_total",
+    "Result cache Redis calls that failed (the database table answered instead).",
+    ["op"],
+)
 RECONCILER_REPAIRS = Counter(
     "quire_reconciler_repairs_total", "Rows the reconciler repaired, by kind of repair.", ["kind"]
 )
@@ -56,6 +67,26 @@ RETENTION_DELETED = Counter(
 )
 OVERSIZE_RESULTS = Counter(
     "quire_oversize_results_total", "Chunk results moved to the blob store for their size."
+)
+PERSISTENCE_RETRIES = Counter(
+    "quire_persistence_retries_total",
+    "Durable writes tried again after a transient database error or a failed verification.",
+    ["kind"],
+)
+PERSISTENCE_VERIFY_FAILURES = Counter(
+    "quire_persistence_verification_failures_total",
+    "Durable writes whose read-back did not match what was written (SHA-256).",
+    ["kind"],
+)
+PERSISTENCE_BACKUPS = Counter(
+    "quire_persistence_backups_total",
+    "Records written to the file backup because the database would not take them.",
+    ["kind"],
+)
+PERSISTENCE_RECOVERED = Counter(
+    "quire_persistence_recovered_total",
+    "Backed-up records replayed by flask quire recover, by outcome (applied, skipped).",
+    ["kind", "outcome"],
 )
 STUCK_AFTER_MINUTES = 30
 

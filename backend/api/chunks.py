@@ -14,6 +14,7 @@ from backend.api.views import chunk_view
 from backend.extensions import db
 from backend.models import JobChunk
 from backend.services import retry
+from backend.services.fallback import fallback_chunk_ids
 from backend.services.queries import chunk_counts
 
 bp = APIBlueprint("chunks", __name__, tag="chunks")
@@ -33,12 +34,13 @@ def list_chunks(job_id: str, query: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(JobChunk.status == query["status"])
         total = counts[query["status"]]
     page, per_page = query["page"], query["per_page"]
+    fallen_back = fallback_chunk_ids(job.options)
     rows = db.session.scalars(
         stmt.order_by(JobChunk.chunk_id).limit(per_page).offset((page - 1) * per_page)
     )
     return {
         "job_id": job.id,
-        "items": [chunk_view(c) for c in rows],
+        "items": [chunk_view(c, fallen_back) for c in rows],
         "summary": counts,
         "pagination": {
             "page": page,

@@ -37,6 +37,12 @@ def health_workers() -> tuple[dict[str, Any], int]:
     return _answer(*health_checks.check_workers())
 
 
+@bp.get("/health/persistence")
+@bp.doc(summary="File backups waiting for `flask quire recover` (degraded), backup dir writable")
+def health_persistence() -> tuple[dict[str, Any], int]:
+    return _answer(*health_checks.check_persistence())
+
+
 @bp.get("/health/full")
 @bp.doc(summary="Every /health/* check; 503 when any is unhealthy")
 def health_full() -> tuple[dict[str, Any], int]:

@@ -28,7 +28,9 @@ from backend.blobstore import BlobMissingError
 from backend.errors import QuireError
 from backend.extensions import db
 from backend.models import Job, JobStatus
+from backend.models.job import PersistenceStatus
 from backend.services import cancel, jobs, runtime
+from backend.services.queries import chunk_summaries
 
 bp = APIBlueprint("jobs", __name__, tag="jobs")
 
@@ -52,6 +54,7 @@ def create_job(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str
         pages_per_chunk=form.get("pages_per_chunk"),
         overlap_pages=form.get("overlap_pages"),
         max_retries=form.get("max_retries"),
+        fallback=form.get("fallback"),
     )
     try:
         job = jobs.submit_job(
@@ -60,11 +63,18 @@ def create_job(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str
     finally:
         upload.close()  # large uploads are spooled to a temporary file; free it now
     location = url_for("jobs.get_job", job_id=job.id)
-    return (
-        {"job_id": job.id, "status": job.status, "links": job_links(job.id)},
-        202,
-        {"Location": location},
-    )
+    body: dict[str, Any] = {
+        "job_id": job.id,
+        "status": job.status,
+        "persistence_status": job.persistence_status,
+        "links": job_links(job.id),
+    }
+    if job.persistence_status == PersistenceStatus.BACKED_UP.value:
+        body["message"] = (
+            "the upload is stored but the database is unavailable; the job will be "
+            "created and processed once its backup is recovered"
+        )
+    return body, 202, {"Location": location}
 
 
 @bp.get("")
@@ -81,11 +91,17 @@ def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(Job.status == query["status"])
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page, per_page = query["page"], query["per_page"]
-    rows = db.session.scalars(
-        stmt.order_by(Job.created_at.desc(), Job.id).limit(per_page).offset((page - 1) * per_page)
+    rows = list(
+        db.session.scalars(
+            stmt.order_by(Job.created_at.desc(), Job.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
     )
+    # Counts and usage of the whole page in one grouped query, not two per job.
+    summaries = chunk_summaries([job.id for job in rows])
     return {
-        "items": [job_view(job) for job in rows],
+        "items": [job_view(job, summaries[job.id].counts, summaries[job.id].usage) for job in rows],
         "pagination": {
             "page": page,
             "per_page": per_page,

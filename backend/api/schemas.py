@@ -7,6 +7,7 @@ from apiflask.fields import Boolean, DateTime, Dict, Email, File, Integer, List,
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from backend.models import ChunkStatus, JobStatus
+from backend.models.job import PersistenceStatus
 
 # PostgreSQL text cannot hold NUL; refuse it at the door (400), not in the database (500).
 NO_NUL = Regexp(r"\A[^\x00]*\Z", error="must not contain NUL characters")
@@ -69,6 +70,14 @@ class JobCreateIn(Schema):
     overlap_pages = Integer(load_default=None, validate=Range(0, 10))
     max_retries = Integer(load_default=None, validate=Range(0, 10))
     processor = String(load_default=None, validate=Length(min=1, max=32))
+    fallback = String(
+        load_default=None,
+        validate=OneOf(["none", "local"]),
+        metadata={
+            "description": "local: chunks that exhausted their processor retries are redone "
+            "by the local processor (flagged in the result); default none"
+        },
+    )
 
 
 class LinksOut(Schema):
@@ -82,6 +91,14 @@ class LinksOut(Schema):
 class JobAcceptedOut(Schema):
     job_id = String()
     status = String()
+    persistence_status = String(
+        metadata={
+            "enum": [s.value for s in PersistenceStatus],
+            "description": "backed_up: the database was unavailable; the upload is kept "
+            "and the job is created when the backup is recovered",
+        }
+    )
+    message = String(metadata={"description": "present when persistence_status is backed_up"})
     links = Nested(LinksOut)
 
 
@@ -111,8 +128,19 @@ class JobOut(Schema):
     started_at = DateTime(allow_none=True)
     finished_at = DateTime(allow_none=True)
     cancel_requested_at = DateTime(allow_none=True)
+    resume_at = DateTime(
+        allow_none=True,
+        metadata={"description": "paused_quota: when the job resumes by itself"},
+    )
     dispatch_pending = Boolean(
         metadata={"description": "a message could not be published yet; the reconciler will"}
+    )
+    persistence_status = String(
+        metadata={
+            "enum": [s.value for s in PersistenceStatus],
+            "description": "saved; backed_up: a record waits in a file backup; "
+            "recovered: replayed from it (docs/runbook.md)",
+        }
     )
     links = Nested(LinksOut)
 
@@ -158,6 +186,11 @@ class ChunkOut(Schema):
     last_error = String(allow_none=True)
     retryable = Boolean()
     sentence_count = Integer(allow_none=True)
+    fallback = String(
+        allow_none=True,
+        metadata={"description": "local: handed to the local processor after the job's own failed"},
+    )
+    tokens_used = Integer(metadata={"description": "tokens paid for, failed attempts included"})
     updated_at = DateTime()
     processed_at = DateTime(allow_none=True)
 

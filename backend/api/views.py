@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from flask import url_for
@@ -36,7 +37,10 @@ def progress(job: Job, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def job_view(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
+def job_view(
+    job: Job, counts: dict[str, int] | None = None, usage: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """The job's API body; a list passes ``counts`` and ``usage`` read for its whole page."""
     counts = counts if counts is not None else chunk_counts(job.id)
     return {
         "id": job.id,
@@ -50,6 +54,7 @@ def job_view(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
             "pages_per_chunk": job.pages_per_chunk,
             "overlap_pages": job.overlap_pages,
             "max_retries": job.max_retries,
+            "fallback": (job.options or {}).get("fallback", "none"),
         },
         "source": {"size": job.source_size, "sha256": job.source_sha256},
         "page_count": job.page_count,
@@ -57,7 +62,7 @@ def job_view(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
         "progress": progress(job, counts),
         "round": job.round,
         "retry_count": job.retry_count,
-        "usage": job_usage(job.id),
+        "usage": usage if usage is not None else job_usage(job.id),
         "max_retries": job.max_retries,
         "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
         "result": job.result_summary,
@@ -65,12 +70,15 @@ def job_view(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "cancel_requested_at": job.cancel_requested_at,
+        "resume_at": job.resume_at,
         "dispatch_pending": job.dispatch_pending,
+        "persistence_status": job.persistence_status,
         "links": job_links(job.id),
     }
 
 
-def chunk_view(chunk: JobChunk) -> dict[str, Any]:
+def chunk_view(chunk: JobChunk, fallback_ids: Container[int] = ()) -> dict[str, Any]:
+    """``fallback_ids``: chunk ids the job handed to the local fallback processor."""
     result = chunk.result_json or {}
     return {
         "chunk_id": chunk.chunk_id,
@@ -89,6 +97,8 @@ def chunk_view(chunk: JobChunk) -> dict[str, Any]:
             if chunk.result_json
             else None
         ),
+        "fallback": "local" if chunk.chunk_id in fallback_ids else None,
+        "tokens_used": chunk.tokens_used,
         "updated_at": chunk.updated_at,
         "processed_at": chunk.processed_at,
     }

@@ -13,6 +13,9 @@ class PipelineError(Exception):
     """Base class of every error the pipeline raises on purpose."""
 
     code: str = "PROCESSOR_ERROR"
+    # Tokens a paid call consumed before its answer was refused (truncated,
+    # blocked, lossy): the bill is the same as for a good answer.
+    tokens_used: int = 0
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)

@@ -40,6 +40,7 @@ def cancel_job(job: Job, user_id: int) -> str:
         step="cancelled",
         cancel_requested_at=now,
         finished_at=now,
+        resume_at=None,
     ):
         audit.record("cancel", user_id, job.id)
         db.session.commit()

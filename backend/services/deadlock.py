@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from backend.database import DEADLOCK_DETECTED, SERIALIZATION_FAILURE, sqlstate
+from backend.database import CONFLICT_STATES, sqlstate
 from backend.extensions import db
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 RETRY_DELAYS = (0.1, 0.2, 0.4)
-RETRIED_STATES = frozenset({DEADLOCK_DETECTED, SERIALIZATION_FAILURE})
+RETRIED_STATES = CONFLICT_STATES
 
 
 def retry_on_deadlock(func: Callable[P, R]) -> Callable[P, R]:

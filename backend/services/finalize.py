@@ -13,6 +13,7 @@ import json
 import logging
 import random
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,7 +25,7 @@ from backend.models.job import ACTIVE_JOB_STATUSES
 from backend.models.types import utcnow
 from backend.pipeline.merge import MergeInput, merge_chunks
 from backend.pipeline.types import ChunkOutput
-from backend.services import dispatch, runtime
+from backend.services import dispatch, fallback, persistence, runtime
 from backend.services.deadlock import retry_on_deadlock
 from backend.services.processors import MAX_RETRY_DELAY_SECONDS
 from backend.services.queries import chunk_counts, unfinished
@@ -79,15 +80,21 @@ def finalize_job(job_id: str, round_no: int) -> str:
                 JobChunk.job_id == job_id,
                 JobChunk.status == ChunkStatus.FAILED.value,
                 JobChunk.error_retryable.is_(True),
+                # Rounds seconds apart cannot outlast a per-day quota: such a
+                # chunk pauses the job, or falls back at once (below).
+                JobChunk.last_error_code.is_distinct_from("QUOTA_EXHAUSTED"),
             )
             .order_by(JobChunk.chunk_id)
         )
     )
+    local_fallback = fallback.enabled(job)
     quota_message = _quota_exhausted(job_id)
-    if quota_message is not None:
+    if quota_message is not None and not local_fallback:
         return _pause_for_quota(job, quota_message)
     if retryable and job.retry_count < job.max_retries:
         return _schedule_retry_round(job, retryable)
+    if local_fallback and (to_fall_back := fallback.candidates(job)):
+        return fallback.schedule_round(job, to_fall_back)
     return _merge(job)
 
 
@@ -104,10 +111,28 @@ def _quota_exhausted(job_id: str) -> str | None:
     )
 
 
+def quota_window(job_id: str) -> float:
+    """Seconds a job paused for quota waits before it resumes by itself.
+
+    ``QUIRE_QUOTA_RESUME_SECONDS``, or longer if the 429 asked for a longer
+    ``retryDelay`` (kept uncapped on ``QUOTA_EXHAUSTED`` chunks).
+    """
+    asked = db.session.scalar(
+        select(func.max(JobChunk.retry_after_seconds)).where(
+            JobChunk.job_id == job_id,
+            JobChunk.status == ChunkStatus.FAILED.value,
+            JobChunk.last_error_code == "QUOTA_EXHAUSTED",
+        )
+    )
+    return max(float(runtime.settings().quota_resume_seconds), float(asked or 0.0))
+
+
 def _pause_for_quota(job: Job, message: str) -> str:
     # Retry rounds minutes apart cannot outlast a per-day quota: pause without
-    # spending a round; POST …/chunks/retry resumes (automatic resume after the
-    # quota window belongs to the reconciler, docs/processors.md).
+    # spending a round. POST …/chunks/retry resumes now; the reconciler resumes
+    # at ``resume_at`` (services/resume.py, docs/processors.md).
+    now = utcnow()
+    resume_at = now + timedelta(seconds=quota_window(job.id))
     db.session.execute(
         update(Job)
         .where(Job.id == job.id)
@@ -116,11 +141,17 @@ def _pause_for_quota(job: Job, message: str) -> str:
             step="paused: processor quota exhausted",
             error_code="QUOTA_EXHAUSTED",
             error_message=message,
-            updated_at=utcnow(),
+            resume_at=resume_at,
+            updated_at=now,
         )
     )
     db.session.commit()
-    log.warning("job %s round %d: paused, processor quota exhausted", job.id, job.round)
+    log.warning(
+        "job %s round %d: paused, processor quota exhausted; resumes at %s",
+        job.id,
+        job.round,
+        resume_at.isoformat(),
+    )
     return JobStatus.PAUSED_QUOTA.value
 
 
@@ -204,6 +235,7 @@ def _merge(job: Job) -> str:
         for row in rows
     ]
     merged = merge_chunks(inputs)
+    flags = fallback.result_flags(job)
     if not merged.failed_chunks:
         status, code, message = JobStatus.COMPLETED, None, None
     elif merged.succeeded:
@@ -229,6 +261,7 @@ def _merge(job: Job) -> str:
         "words_per_sentence": job.words_per_sentence,
         "processor": job.processor,
         **merged.to_dict(),
+        **flags,
     }
     key = f"jobs/{job.id}/result.json"
     runtime.blobs().put_bytes(key, json.dumps(document, ensure_ascii=False).encode("utf-8"))
@@ -237,10 +270,12 @@ def _merge(job: Job) -> str:
         "missing_pages": merged.missing_pages,
         "pages_without_text": merged.pages_without_text,
         "failed_chunks": len(merged.failed_chunks),
+        **({"fallback_count": flags["fallback_count"]} if flags else {}),
     }
+    job_id = job.id  # read now: after a backed-up finish the session cannot refresh ``job``
     _finish(job, status, key, summary, (code, message))
     db.session.commit()
-    log.info("job %s: %s with %d sentences", job.id, status.value, len(merged.sentences))
+    log.info("job %s: %s with %d sentences", job_id, status.value, len(merged.sentences))
     return status.value
 
 
@@ -252,17 +287,19 @@ def _finish(
     error: tuple[str | None, str | None] | None,
 ) -> None:
     code, message = error or (None, None)
-    db.session.execute(
-        update(Job)
-        .where(Job.id == job.id)
-        .values(
-            status=status.value,
-            step=status.value,
-            result_key=result_key,
-            result_summary=bounded(summary) if summary is not None else None,
-            error_code=code,
-            error_message=message,
-            finished_at=utcnow(),
-            updated_at=utcnow(),
-        )
+    # Durable (services/persistence.py): commits, retries a transient database
+    # error, verifies, and backs the result up to a file if the database stays down.
+    persistence.save_job_result(
+        job.id,
+        job.round,
+        {
+            "status": status.value,
+            "step": status.value,
+            "result_key": result_key,
+            "result_summary": bounded(summary) if summary is not None else None,
+            "error_code": code,
+            "error_message": message,
+            "finished_at": utcnow(),
+            "updated_at": utcnow(),
+        },
     )

@@ -1,4 +1,4 @@
-"""Health checks and scrape-time numbers: database, broker, workers.
+"""Health checks and scrape-time numbers: database, broker, workers, persistence.
 
 Each check returns ``(status, details)`` with status ``healthy``, ``degraded``
 (works, but an operator should look) or ``unhealthy`` (not ready: 503). The
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -139,6 +140,29 @@ def check_workers() -> Check:
     if not workers:
         return UNHEALTHY, {"workers": [], "error": "no worker answered the ping"}
     return HEALTHY, {"workers": workers, "count": len(workers)}
+
+
+def check_persistence() -> Check:
+    """This host's file backup: pending records (degraded), or a directory we cannot write.
+
+    Backups are per host unless ``QUIRE_BACKUP_DIR`` is a shared volume: each
+    host's check reports its own directory (docs/runbook.md).
+    """
+    from backend.services import backups
+
+    root = runtime.settings().backup_root
+    problem = backups.writable(root)
+    found = backups.pending(root)
+    details: dict[str, Any] = {"backup_dir": str(root), "pending": len(found)}
+    if found:
+        kinds = Counter(item.record.kind if item.record else "unreadable" for item in found)
+        details["by_kind"] = dict(sorted(kinds.items()))
+        details["oldest_age_seconds"] = round(max(item.age_seconds for item in found), 1)
+        details["action"] = "run `flask quire recover --all` on this host (docs/runbook.md)"
+    if problem:
+        details["error"] = f"the backup directory is not writable ({problem})"
+        return UNHEALTHY, details
+    return (DEGRADED if found else HEALTHY), details
 
 
 @dataclass

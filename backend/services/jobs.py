@@ -11,8 +11,10 @@ from backend.blobstore import BlobTooLargeError
 from backend.errors import QuireError
 from backend.extensions import db
 from backend.models import Job, JobStatus, User
+from backend.models.job import PersistenceStatus
+from backend.models.types import utcnow
 from backend.pipeline.processors import available, not_configured
-from backend.services import dispatch, runtime
+from backend.services import dispatch, persistence, runtime
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ class JobOptions:
     pages_per_chunk: int
     overlap_pages: int
     max_retries: int
+    # "local": chunks that exhaust their processor's retries are redone locally.
+    fallback: str = "none"
 
 
 def default_options(**given: object) -> JobOptions:
@@ -41,6 +45,7 @@ def default_options(**given: object) -> JobOptions:
         "pages_per_chunk": s.default_pages_per_chunk,
         "overlap_pages": s.default_overlap_pages,
         "max_retries": s.default_max_retries,
+        "fallback": "none",
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return JobOptions(**values)  # type: ignore[arg-type]
@@ -103,19 +108,37 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
         pages_per_chunk=options.pages_per_chunk,
         overlap_pages=options.overlap_pages,
         max_retries=options.max_retries,
-        options={},
+        # Only what differs from the defaults, so older rows read the same.
+        options={"fallback": options.fallback} if options.fallback != "none" else {},
         status=JobStatus.QUEUED.value,
         step="queued",
     )
-    db.session.add(job)
+    job.created_at = job.updated_at = utcnow()
     try:
-        db.session.commit()
+        # Durable: retried, verified, and backed up to a file when the database
+        # stays unreachable (services/persistence.py), since the blob is stored.
+        outcome = persistence.save_upload(_row_values(job))
     except Exception:
         db.session.rollback()
         store.delete_prefix(f"jobs/{job_id}")
         raise
+    if outcome is persistence.Outcome.BACKED_UP:
+        # Accepted, not lost: ``flask quire recover`` inserts the row and
+        # publishes the split (docs/runbook.md). The caller gets this unsaved job.
+        job.persistence_status = PersistenceStatus.BACKED_UP.value
+        log.warning("job %s: database unavailable; the upload waits in the backup", job_id)
+        return job
     log.info(
         "job %s: stored %s (%d bytes, sha256 %s)", job_id, job.filename, blob.size, blob.sha256
     )
     dispatch.publish_split(job_id)
-    return job
+    saved = db.session.get(Job, job_id)
+    if saved is None:  # NOT_APPLIED: a row with this fresh UUID existed already
+        raise QuireError("INTERNAL_ERROR", f"job {job_id} could not be stored")
+    return saved
+
+
+def _row_values(job: Job) -> dict[str, object]:
+    """The columns set on a new, unsaved job (the others take their defaults)."""
+    values = {column.key: getattr(job, column.key) for column in Job.__table__.columns}
+    return {key: value for key, value in values.items() if value is not None}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -130,6 +131,14 @@ class RateGate(Protocol):
     def drain(self) -> None: ...
 
 
+class WaitAborted(Exception):
+    """``should_stop`` said so during a wait for a request slot (none was taken)."""
+
+
+# A long wait is cut into naps this long, with a ``should_stop`` check after each.
+CHECK_EVERY_SECONDS = 1.0
+
+
 class Gate:
     """What a chunk task holds around one paid call."""
 
@@ -137,8 +146,14 @@ class Gate:
         self._buckets = buckets
         self._limits = limits
 
-    def acquire(self) -> float:
-        """Wait for a request slot; returns the seconds waited, or raises ``RATE_LIMITED``."""
+    def acquire(self, should_stop: Callable[[], bool] | None = None) -> float:
+        """Wait for a request slot; returns the seconds waited, or raises ``RATE_LIMITED``.
+
+        ``should_stop`` (the job was cancelled) is asked between naps of at most
+        ``CHECK_EVERY_SECONDS``; when it answers True the wait ends with
+        :class:`WaitAborted`, so a cancelled chunk frees its worker slot within
+        a second instead of after the whole wait (up to ``max_wait``).
+        """
         waited = 0.0
         while True:
             wait = self._buckets.call("take")
@@ -150,8 +165,11 @@ class Gate:
                     code="RATE_LIMITED",
                     retry_after=wait,
                 )
-            time.sleep(wait)
-            waited += wait
+            nap = min(wait, CHECK_EVERY_SECONDS) if should_stop else wait
+            time.sleep(nap)
+            waited += nap
+            if should_stop is not None and should_stop():
+                raise WaitAborted()
 
     def debit(self, tokens: int) -> None:
         if tokens > 0 and self._limits.tpm > 0:

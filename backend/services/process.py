@@ -27,7 +27,7 @@ from backend.models.types import utcnow
 from backend.pipeline.errors import PipelineError
 from backend.pipeline.processors import get_processor
 from backend.pipeline.types import ChunkInput, ChunkOutput, ChunkSpec, ProcessSettings
-from backend.services import llm_limiter, result_cache, runtime
+from backend.services import fallback, llm_limiter, persistence, result_cache, runtime
 from backend.services.result_limits import store_result
 
 log = logging.getLogger(__name__)
@@ -96,21 +96,16 @@ def _cancel_if_job_cancelled(chunk_pk: int) -> None:
 
 
 def _record(claim: Claim, **values: Any) -> bool:
-    """Write the outcome, only if this attempt still holds the row (fencing)."""
+    """Write the outcome, only if this attempt still holds the row (fencing).
+
+    Durably: retried on a transient database error, verified, and backed up to
+    a file when the database stays unreachable (services/persistence.py); a
+    backed-up outcome counts as recorded.
+    """
     values.setdefault("updated_at", utcnow())
     values.setdefault("lease_expires_at", None)
-    result = db.session.execute(
-        update(JobChunk)
-        .where(
-            JobChunk.id == claim.chunk_pk,
-            JobChunk.status == ChunkStatus.PROCESSING.value,
-            JobChunk.attempts == claim.attempts,
-        )
-        .values(**values)
-        .returning(JobChunk.id)
-    )
-    won = result.first() is not None
-    db.session.commit()
+    outcome = persistence.save_chunk_result(claim.job_id, claim.chunk_pk, claim.attempts, values)
+    won = outcome is not persistence.Outcome.NOT_APPLIED
     if not won:
         log.warning(
             "job %s chunk %d: attempt %d lost its lease; outcome discarded",
@@ -159,8 +154,13 @@ def _fail(
     *,
     retryable: bool = False,
     retry_after: float | None = None,
+    tokens_used: int | None = None,
 ) -> dict[str, Any]:
-    """Record a classified failure (fenced like every outcome) and the chord's value."""
+    """Record a classified failure (fenced like every outcome) and the chord's value.
+
+    ``tokens_used``: the chunk's new bill when a refused paid answer cost tokens.
+    """
+    values: dict[str, Any] = {} if tokens_used is None else {"tokens_used": tokens_used}
     _record(
         claim,
         status=ChunkStatus.FAILED.value,
@@ -168,6 +168,7 @@ def _fail(
         last_error_code=code,
         error_retryable=retryable,
         retry_after_seconds=retry_after,
+        **values,
     )
     return {"chunk": claim.chunk_pk, "status": ChunkStatus.FAILED.value}
 
@@ -183,12 +184,18 @@ class _CancelAwareGate:
     can last far longer than the check made when the chunk was claimed.
     """
 
-    def __init__(self, gate: llm_limiter.RateGate, job_id: str) -> None:
+    def __init__(self, gate: llm_limiter.Gate, job_id: str) -> None:
         self._gate = gate
         self._job_id = job_id
 
     def acquire(self) -> float:
-        waited = self._gate.acquire()
+        try:
+            # Asked during the wait too: a cancelled chunk frees its worker slot
+            # within a nap instead of after the whole wait.
+            waited = self._gate.acquire(should_stop=lambda: _job_cancelled(self._job_id))
+        except llm_limiter.WaitAborted:
+            raise _JobCancelled(self._job_id) from None
+        # And once more after it: the last nap may have ended just before the cancel.
         if _job_cancelled(self._job_id):
             raise _JobCancelled(self._job_id)
         return waited
@@ -232,12 +239,16 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
         return {"chunk": chunk_pk, "status": ChunkStatus.CANCELLED.value}
 
     log_ctx = (claim.job_id, chunk.chunk_id, claim.attempts)
+    # Read under our claim: no other attempt writes the row while we hold it.
+    paid_before = chunk.tokens_used
     try:
         chunk_input = _load_input(chunk, job)
-        with _timed(job.processor) as outcome:
-            fleet_gate = llm_limiter.gate_for(job.processor, runtime.settings())
+        # The job's processor, or ``local`` for a chunk handed to the fallback.
+        processor = fallback.processor_for(job, chunk.chunk_id)
+        with _timed(processor) as outcome:
+            fleet_gate = llm_limiter.gate_for(processor, runtime.settings())
             gate = _CancelAwareGate(fleet_gate, claim.job_id) if fleet_gate else None
-            run = result_cache.run_cached(get_processor(job.processor), chunk_input, gate)
+            run = result_cache.run_cached(get_processor(processor), chunk_input, gate)
             outcome["status"] = ChunkStatus.SUCCESS.value
     except _JobCancelled:
         _record(claim, status=ChunkStatus.CANCELLED.value)
@@ -250,6 +261,7 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
             exc.message,
             retryable=is_retryable(exc.code),
             retry_after=getattr(exc, "retry_after", None),
+            tokens_used=paid_before + exc.tokens_used if exc.tokens_used else None,
         )
     except BlobMissingError as exc:
         return _fail(
@@ -262,12 +274,13 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
         return _fail(claim, "PROCESSOR_ERROR", f"{type(exc).__name__}: {exc}", retryable=True)
 
     output: ChunkOutput = run.output
-    result_cache.store(run, job.processor)  # committed by _record, with the result
+    result_cache.store(run, processor)  # committed by _record, with the result
     _record(
         claim,
         status=ChunkStatus.SUCCESS.value,
         result_json=store_result(claim.job_id, chunk.chunk_id, output.to_dict()),
-        tokens_used=run.tokens_used,
+        # Added: failed attempts of this chunk were paid for too.
+        tokens_used=paid_before + run.tokens_used,
         cache_hit=run.hit,
         retry_after_seconds=None,
         processed_at=utcnow(),

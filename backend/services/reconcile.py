@@ -10,7 +10,8 @@ b. chunks ``pending``/``retry_scheduled`` of a job quiet for longer than
    ``QUIRE_REDISPATCH_AFTER_SECONDS`` (plus the round's countdown);
 c. chunks ``processing`` under an expired lease (a dead worker);
 d. active jobs whose chunks are all terminal (the chord's finalize never ran);
-e. ``queued`` jobs never split, and ``splitting`` jobs whose lease expired.
+e. ``queued`` jobs never split, and ``splitting`` jobs whose lease expired;
+f. ``paused_quota`` jobs whose ``resume_at`` has passed (``services/resume.py``).
 
 Re-publishing is always safe: ``process_chunk`` and ``split_job`` claim their
 row by compare-and-set and finalize elects itself on ``finalized_round``, so a
@@ -38,7 +39,7 @@ from backend.metrics import RECONCILER_REPAIRS
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus
 from backend.models.chunk import TERMINAL_CHUNK_STATUSES
 from backend.models.types import utcnow
-from backend.services import dispatch, finalize, runtime
+from backend.services import dispatch, finalize, resume, runtime
 from backend.services.reconcile_outbox import publish_outbox
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class ReconcileReport:
     cancelled_chunks: tuple[int, ...] = ()
     finalized_jobs: tuple[str, ...] = ()
     split_jobs: tuple[str, ...] = ()
+    resumed_jobs: tuple[str, ...] = ()
     failed_publishes: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
@@ -133,6 +135,7 @@ def _run(now: datetime) -> ReconcileReport:
     failed += _redispatch(stale, expired)
     finalized = _finalize_orphaned_jobs()
     split, split_failed = _republish_splits(now, cutoff)
+    resumed = resume.resume_due_jobs(now)
     return ReconcileReport(
         outbox_jobs=tuple(outbox_jobs),
         stale_chunks=tuple(sorted(pk for pks in stale.values() for pk in pks)),
@@ -140,6 +143,7 @@ def _run(now: datetime) -> ReconcileReport:
         cancelled_chunks=tuple(cancelled),
         finalized_jobs=tuple(finalized),
         split_jobs=tuple(split),
+        resumed_jobs=tuple(resumed),
         failed_publishes=tuple(sorted(set(failed + split_failed))),
     )
 

@@ -55,16 +55,23 @@ def _refuse_expired_inputs(job: Job, storage_keys: list[str]) -> None:
 
 @retry_on_deadlock
 def retry_chunks(
-    job: Job, user_id: int, chunk_ids: Sequence[int] | None = None, force: bool = False
+    job: Job,
+    user_id: int | None,
+    chunk_ids: Sequence[int] | None = None,
+    force: bool = False,
+    *,
+    expected: Sequence[str] = RETRYABLE_JOB_STATUSES,
 ) -> RetryOutcome:
     """Send failed chunks (and, with ``force``, successful ones) back to work.
 
     Without ``chunk_ids`` every failed chunk is retried. The job goes back to
     ``processing`` under a new round and finalizes again when they end.
+    ``user_id`` None is the system (the reconciler resuming a ``paused_quota``
+    job, which passes ``expected=(paused_quota,)``): audited as ``resume``.
     """
     if job.cancel_requested_at is not None:
         raise QuireError("JOB_STATE_CONFLICT", "the job is being cancelled; it cannot be retried")
-    if job.status not in RETRYABLE_JOB_STATUSES:
+    if job.status not in expected:
         raise QuireError(
             "JOB_STATE_CONFLICT",
             f"a {job.status} job cannot be retried",
@@ -101,14 +108,15 @@ def retry_chunks(
     # committed in between makes it miss, and we refuse rather than race.
     if not job_cas(
         job.id,
-        RETRYABLE_JOB_STATUSES,
+        expected,
         Job.round == job.round,
         round=next_round,
         status=JobStatus.PROCESSING.value,
-        step="manual retry",
+        step="manual retry" if user_id is not None else "resumed after the quota window",
         finished_at=None,
         error_code=None,
         error_message=None,
+        resume_at=None,
     ):
         db.session.rollback()
         raise QuireError("JOB_STATE_CONFLICT", "the job changed while retrying; try again")
@@ -121,7 +129,10 @@ def retry_chunks(
             )
             .values(
                 status=ChunkStatus.RETRY_SCHEDULED.value,
-                attempts=0,
+                # ``attempts`` never goes back: it is the fencing token of the
+                # chunk's outcome write, and a stale attempt from before this
+                # retry must not match the retry's own claim. The delivery cap
+                # (``lost_deliveries``) starts again.
                 lost_deliveries=0,
                 last_error=None,
                 last_error_code=None,
@@ -132,9 +143,13 @@ def retry_chunks(
         )
     )
     moved_ids = sorted(t.chunk_id for t in targets if t.id in set(moved))
-    audit.record("retry", user_id, job.id, chunk_ids=moved_ids, force=force, round=next_round)
+    if user_id is None:
+        audit.record("resume", None, job.id, by="system", chunk_ids=moved_ids, round=next_round)
+    else:
+        audit.record("retry", user_id, job.id, chunk_ids=moved_ids, force=force, round=next_round)
     db.session.commit()
-    log.info("job %s: manual retry of %d chunks, round %d", job.id, len(moved), next_round)
-    CHUNK_RETRIES.labels(kind="manual").inc(len(moved))
+    kind = "manual" if user_id is not None else "resume"
+    log.info("job %s: %s retry of %d chunks, round %d", job.id, kind, len(moved), next_round)
+    CHUNK_RETRIES.labels(kind=kind).inc(len(moved))
     dispatch.publish_round(job.id, moved, next_round)
     return RetryOutcome(retried_count=len(moved), chunk_ids=moved_ids, round=next_round)

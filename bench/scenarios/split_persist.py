@@ -150,7 +150,7 @@ def run(ctx: Context) -> Section:
         section.notes.append(
             f"pikepdf splits {min(speedups):.1f}–{max(speedups):.1f}× faster than pypdf "
             "here (qpdf copies page objects without re-serialising them in Python). "
-            "Proposal (docs/decisions.md, 'Splitting with pypdf'): keep pypdf, the stack "
+            "Proposal (docs/decisions.md §29): keep pypdf, the stack "
             "the mission names and the one text extraction uses, and offer pikepdf as an "
             "optional splitter for 1,000+-page uploads once a deployment shows the split "
             "on its critical path; the split runs once per job while chunk processing "

@@ -72,6 +72,11 @@ def worker(e2e_app: APIFlask) -> Iterator[Any]:
 def e2e_client(e2e_app: APIFlask, worker: Any) -> Iterator[FlaskClient]:
     yield e2e_app.test_client()
     truncate_all(e2e_app)
+    # The result cache's Redis layer is state like its table: each test starts cold.
+    broker = redis.Redis.from_url(f"{REDIS}/{BROKER_DB}")
+    for key in broker.scan_iter(match="quire:result-cache:*"):
+        broker.delete(key)
+    broker.close()
 
 
 @pytest.fixture

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
 
 from backend.pipeline.processors import configure_gemini
+from backend.services import llm_limiter
 from backend.services.processors import gemini_config
+from backend.services.reconcile import reconcile
 from tests.conftest import upload
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_pipeline_e2e import chunk_rows, result
@@ -182,3 +187,105 @@ def test_fleet_limiter_keeps_requests_within_the_bucket(
     assert times[-1] - started >= (PAGES - 2) / 5 - 0.2
     for i, start in enumerate(times):
         assert sum(1 for t in times[i:] if t - start < 1.0) <= 2 + 5 + 1
+
+
+def test_exhausted_quota_pauses_the_job_then_the_reconciler_resumes_it_after_the_window(
+    e2e_app: APIFlask, e2e_client: FlaskClient, user_headers: dict[str, str], fake: GeminiServer
+) -> None:
+    fake.state.script("Marqueur3 ", "quota")  # once: the quota is back after the window
+    job_id = submit(e2e_client, user_headers)
+    job = wait_for(e2e_client, user_headers, job_id, {"paused_quota", "completed", "failed"})
+    assert job["status"] == "paused_quota", job
+    resume_at = datetime.fromisoformat(job["resume_at"])
+    assert resume_at > datetime.now(UTC)
+    with e2e_app.app_context():
+        assert reconcile(resume_at - timedelta(seconds=1)).resumed_jobs == ()
+        # Time travel: the reconciler's clock is past the quota window.
+        assert reconcile(resume_at + timedelta(seconds=1)).resumed_jobs == (job_id,)
+    job = wait_for(e2e_client, user_headers, job_id)
+    assert job["status"] == "completed", job
+    assert (job["error"], job["resume_at"], job["round"]) == (None, None, 1)
+    assert fake.state.total_requests() == PAGES + 1
+    assert fake.state.double_answers() == 0
+
+
+def test_fallback_local_redoes_the_chunks_gemini_could_not_and_flags_them(
+    e2e_app: APIFlask, e2e_client: FlaskClient, user_headers: dict[str, str], fake: GeminiServer
+) -> None:
+    fake.state.script("Marqueur2 ", "lossy", "lossy")  # bad output on both of its rounds
+    fake.state.script("Marqueur6 ", "safety")  # permanent for Gemini, not for local
+    response = upload(
+        e2e_client,
+        user_headers,
+        BOOK,
+        processor="gemini",
+        pages_per_chunk=1,
+        overlap_pages=0,
+        max_retries=1,
+        fallback="local",
+    )
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["job_id"]
+    job = wait_for(e2e_client, user_headers, job_id)
+    assert job["status"] == "completed", job
+    assert job["settings"]["fallback"] == "local"
+    assert job["result"]["fallback_count"] == 2
+    assert fake.state.total_requests() == PAGES + 1  # chunk 2 asked twice, chunk 6 once
+    chunks = e2e_client.get(f"/api/v1/jobs/{job_id}/chunks", headers=user_headers).get_json()
+    flagged = {c["chunk_id"]: c["fallback"] for c in chunks["items"] if c["fallback"]}
+    assert flagged == {2: "local", 6: "local"}
+    # The two refused lossy answers were paid for: chunk 2 carries their tokens.
+    tokens = {c["chunk_id"]: c["tokens_used"] for c in chunks["items"]}
+    assert tokens[2] > 2 * 100
+    assert tokens[6] == 0  # a safety block bills nothing here (no usage in the answer)
+    document = result(e2e_client, user_headers, job_id)
+    assert document["fallback_chunks"] == [2, 6]
+    marked = [s["page"] for s in document["sentences"] if s["text"].startswith("Marqueur")]
+    assert marked == list(range(1, PAGES + 1))  # nothing missing
+
+
+class BlockingGate:
+    """A rate limiter whose waits last until the test releases them."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+
+    def acquire(self, should_stop: Any = None) -> float:
+        # Ignores ``should_stop``: this test proves the check made after the wait.
+        with self.lock:
+            self.waiting += 1
+        self.release.wait(30)
+        return 0.0
+
+    def debit(self, tokens: int) -> None:
+        pass
+
+    def drain(self) -> None:
+        pass
+
+
+def test_cancel_during_a_rate_limiter_wait_makes_no_call_and_cancels_the_job(
+    e2e_app: APIFlask,
+    e2e_client: FlaskClient,
+    user_headers: dict[str, str],
+    fake: GeminiServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = BlockingGate()
+    monkeypatch.setattr(llm_limiter, "gate_for", lambda processor, settings: gate)
+    job_id = submit(e2e_client, user_headers)
+    deadline = time.monotonic() + 20
+    while gate.waiting < 4:  # every worker thread holds a claimed chunk in the wait
+        assert time.monotonic() < deadline, f"{gate.waiting} chunks reached the limiter"
+        time.sleep(0.01)
+
+    response = e2e_client.post(f"/api/v1/jobs/{job_id}/cancel", headers=user_headers)
+    assert response.status_code == 202, response.get_json()
+    gate.release.set()
+
+    job = wait_for(e2e_client, user_headers, job_id, timeout=30)
+    assert job["status"] == "cancelled", job
+    assert job["progress"]["chunks"]["cancelled"] == PAGES
+    assert fake.state.total_requests() == 0  # no call started after the cancel

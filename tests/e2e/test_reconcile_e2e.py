@@ -5,14 +5,10 @@ real worker on it and Postgres; the reconciler brings every job to completion.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +25,7 @@ from backend.services.reconcile import reconcile
 from tests.conftest import blank_pdf, build_app, dispose, truncate_all, upload
 from tests.e2e.conftest import running_worker, wait_for
 from tests.fakes.processors import Script
+from tests.servers import RedisServer
 
 pytestmark = [
     pytest.mark.e2e,
@@ -36,43 +33,6 @@ pytestmark = [
 ]
 
 REDISPATCH_AFTER = 2  # seconds a quiet job's waiting chunks wait before re-dispatch
-
-
-class RedisServer:
-    """A private redis-server on a free port that a test may stop and start again."""
-
-    def __init__(self, workdir: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 (our own fixed command)
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(redis.ConnectionError):
-                if client.ping():
-                    client.close()
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ worker process (prefork pool), Postgres and Redis; driven over HTTP like a clien
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,13 @@ import requests
 from backend.pipeline.segment import count_words
 from tests.conftest import TEST_DB, recreate_database
 from tests.e2e.conftest import REDIS, fixture_path
+from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BROKER_DB, RESULT_DB = 13, 14
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -257,6 +257,7 @@ def test_retry_of_failed_chunks_reschedules_them_in_a_new_round(
         [1, 3],
         status="failed",
         attempts=3,
+        lost_deliveries=2,
         last_error_code="LLM_TIMEOUT",
         last_error="timed out",
         error_retryable=True,
@@ -275,7 +276,9 @@ def test_retry_of_failed_chunks_reschedules_them_in_a_new_round(
     rows = {r["chunk_id"]: r for r in chunk_rows(split_job_45)}
     for chunk_id in (1, 3):
         assert rows[chunk_id]["status"] == "retry_scheduled"
-        assert rows[chunk_id]["attempts"] == 0
+        # attempts (the outcome's fencing token) keeps counting; the delivery cap restarts.
+        assert rows[chunk_id]["attempts"] == 3
+        assert rows[chunk_id]["lost_deliveries"] == 0
         assert rows[chunk_id]["last_error_code"] is None
         assert rows[chunk_id]["last_error"] is None
     assert {rows[c]["status"] for c in (0, 2, 4)} == {"success"}

@@ -188,6 +188,8 @@ def test_missing_file_is_400_invalid_params(client: FlaskClient, alice: dict[str
         ("max_retries", -1),
         ("max_retries", 11),
         ("processor", ""),
+        ("fallback", "gpt"),
+        ("fallback", ""),
     ],
 )
 def test_out_of_range_settings_are_400_and_create_nothing(
@@ -246,6 +248,7 @@ def test_defaults_are_applied_and_shown_in_job_settings(
         "pages_per_chunk": 20,
         "overlap_pages": 1,
         "max_retries": 3,
+        "fallback": "none",
     }
     assert job["status"] == "queued"
     assert job["round"] == 0
@@ -261,7 +264,12 @@ def test_chosen_settings_are_stored(
     client: FlaskClient, alice: dict[str, str], create_job: Callable[..., str]
 ) -> None:
     job_id = create_job(
-        alice, words_per_sentence=12, pages_per_chunk=5, overlap_pages=2, max_retries=0
+        alice,
+        words_per_sentence=12,
+        pages_per_chunk=5,
+        overlap_pages=2,
+        max_retries=0,
+        fallback="local",
     )
 
     settings = client.get(f"/api/v1/jobs/{job_id}", headers=alice).get_json()["settings"]
@@ -272,6 +280,7 @@ def test_chosen_settings_are_stored(
         "pages_per_chunk": 5,
         "overlap_pages": 2,
         "max_retries": 0,
+        "fallback": "local",
     }
 
 

@@ -15,7 +15,15 @@ import pytest
 import redis
 
 from backend.pipeline.errors import TransientError
-from backend.services.llm_limiter import Buckets, Gate, Limits, MemoryBuckets, RedisBuckets
+from backend.services.llm_limiter import (
+    CHECK_EVERY_SECONDS,
+    Buckets,
+    Gate,
+    Limits,
+    MemoryBuckets,
+    RedisBuckets,
+    WaitAborted,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # DB 15: the other suites use 0, 1 and 9-14.
@@ -131,3 +139,20 @@ def test_a_wait_longer_than_max_wait_is_rate_limited_with_retry_after(
     assert caught.value.code == "RATE_LIMITED"
     assert caught.value.retry_after is not None
     assert 0.5 < caught.value.retry_after <= 1.0
+
+
+def test_a_long_wait_ends_within_a_nap_once_should_stop_says_so(client: redis.Redis) -> None:
+    limits = Limits(rpm=1, burst=1, tpm=0, max_wait=120.0)  # the next slot is 60 s away
+    gate = redis_gate(client, f"test-{uuid.uuid4().hex}", limits)
+    gate.acquire()
+    asked: list[float] = []
+
+    def cancelled_after_two_naps() -> bool:
+        asked.append(time.monotonic())
+        return len(asked) >= 2
+
+    started = time.monotonic()
+    with pytest.raises(WaitAborted):
+        gate.acquire(should_stop=cancelled_after_two_naps)
+    assert len(asked) == 2
+    assert 1.8 <= time.monotonic() - started <= 2 * CHECK_EVERY_SECONDS + 1.0

@@ -117,6 +117,8 @@ class GeminiProcessor:
     """Rewrites a chunk's sentences with Gemini; thread-safe (the client is shared)."""
 
     name = "gemini"
+    # Prefix of this processor's result-cache keys: an old prompt's entries stand apart.
+    cache_namespace = f"gemini:{PROMPT_VERSION}"
 
     def __init__(self, config: GeminiConfig) -> None:
         self.config = config
@@ -133,7 +135,11 @@ class GeminiProcessor:
         sources = [s.text for s in owned.sentences]
         groups, tokens = self._ask(sources, settings) if sources else ([], {})
         result = output.coverage(sources, [p for group in groups for p in group])
-        output.check_coverage(result, self.config.max_word_loss, self.config.max_word_growth)
+        try:
+            output.check_coverage(result, self.config.max_word_loss, self.config.max_word_growth)
+        except PipelineError as exc:
+            exc.tokens_used = tokens.get("total", 0)
+            raise
         sentences: list[Sentence] = []
         recut = 0
         for source, group in zip(owned.sentences, groups, strict=True):
@@ -188,15 +194,19 @@ class GeminiProcessor:
             if classified is None:
                 raise
             raise classified from exc
-        candidate = response.candidates[0] if response.candidates else None
-        feedback = response.prompt_feedback
-        block = feedback.block_reason.value if feedback and feedback.block_reason else None
-        finish = candidate.finish_reason.value if candidate and candidate.finish_reason else None
-        output.check_finish(finish, block)
         usage = response.usage_metadata
         tokens = {
             "prompt": (usage.prompt_token_count or 0) if usage else 0,
             "output": (usage.candidates_token_count or 0) if usage else 0,
             "total": (usage.total_token_count or 0) if usage else 0,
         }
-        return output.parse_sentences(response.text, len(sources)), tokens
+        candidate = response.candidates[0] if response.candidates else None
+        feedback = response.prompt_feedback
+        block = feedback.block_reason.value if feedback and feedback.block_reason else None
+        finish = candidate.finish_reason.value if candidate and candidate.finish_reason else None
+        try:
+            output.check_finish(finish, block)
+            return output.parse_sentences(response.text, len(sources)), tokens
+        except PipelineError as exc:
+            exc.tokens_used = tokens["total"]  # a refused answer was paid for all the same
+            raise

@@ -86,7 +86,7 @@ def test_stuck_jobs_count_active_jobs_without_change_for_30_minutes(make_app: An
 
 INCREMENT = """
 from backend.metrics import CACHE_HITS
-CACHE_HITS.labels(processor="gemini").inc({amount})
+CACHE_HITS.labels(processor="gemini", layer="db").inc({amount})
 """
 SCRAPE = """
 from backend import create_app
@@ -116,5 +116,7 @@ def test_multiprocess_mode_adds_up_counters_of_every_process(
         text=True,
     ).stdout
     parsed = samples(scraped)
-    assert parsed[("quire_result_cache_hits_total", (("processor", "gemini"),))] == 5
+    assert (
+        parsed[("quire_result_cache_hits_total", (("layer", "db"), ("processor", "gemini")))] == 5
+    )
     assert ("quire_jobs", (("status", "queued"),)) in parsed

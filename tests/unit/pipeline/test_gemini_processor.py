@@ -192,3 +192,14 @@ def test_registry_refuses_gemini_until_configured(fake: GeminiServer) -> None:
         assert isinstance(get_processor("gemini"), GeminiProcessor)
     finally:
         configure_gemini(None)
+
+
+@pytest.mark.parametrize("behaviour", ["max_tokens", "bad_json", "lossy", "wrong_count"])
+def test_refused_answer_reports_the_tokens_it_cost(fake: GeminiServer, behaviour: str) -> None:
+    # The fake bills 100 prompt tokens plus a quarter of the answer's characters.
+    assert failure(fake, behaviour).tokens_used > 100
+
+
+@pytest.mark.parametrize("behaviour", ["429", "503", "safety"])
+def test_error_without_usage_costs_no_tokens(fake: GeminiServer, behaviour: str) -> None:
+    assert failure(fake, behaviour).tokens_used == 0
