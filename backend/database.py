@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import sqlalchemy.exc as sa_exc
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 from backend.config import Settings
@@ -98,6 +99,28 @@ def query_caller() -> str:
         if name.startswith(_PROJECT_DIR) and name != _THIS_FILE and "-packages" not in name:
             return f"{Path(name).name}:{frame.lineno} in {frame.name}"
     return "unknown"
+
+
+_autocommit_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit_connection() -> Connection:
+    """A pooled connection (use it in ``with``) whose statements commit on their own.
+
+    For the chunk hot path, where every write is one compare-and-set statement:
+    no ``BEGIN``/``COMMIT`` round trips around it, and no ORM session state.
+    The pool's pre-ping still checks the connection on checkout. Shares the
+    app's pool, settings and event hooks (statement timeout, slow-query log).
+    """
+    from backend.extensions import db
+
+    engine = db.engine
+    autocommit = _autocommit_engines.get(engine)
+    if autocommit is None:
+        autocommit = _autocommit_engines[engine] = engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return autocommit.connect()
 
 
 def dispose_after_fork(app: Flask) -> None:

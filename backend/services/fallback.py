@@ -57,9 +57,9 @@ def fallback_chunk_ids(options: dict[str, Any] | None) -> frozenset[int]:
     return frozenset(int(i) for i in (options or {}).get("fallback_chunks", []))
 
 
-def processor_for(job: Job, chunk_id: int) -> str:
-    """The processor that must run chunk ``chunk_id`` of ``job``."""
-    return LOCAL if chunk_id in fallback_chunk_ids(job.options) else job.processor
+def processor_for(processor: str, options: dict[str, Any] | None, chunk_id: int) -> str:
+    """The processor that must run chunk ``chunk_id`` of a job (its processor and options)."""
+    return LOCAL if chunk_id in fallback_chunk_ids(options) else processor
 
 
 def candidates(job: Job) -> list[tuple[int, int]]:

@@ -3,9 +3,10 @@
 Each write is tried, then retried on a transient database error (a lost or
 refused connection, a deadlock, a serialization failure) after
 ``QUIRE_PERSIST_BACKOFF_SECONDS`` × 1, 2, 4 … up to ``QUIRE_PERSIST_RETRIES``
-times. Every try starts with a ``SELECT 1`` (the pre-save health check) and
-ends, after the commit, by reading the stored values back in a fresh query and
-comparing their SHA-256 with what was written. Integrity and data errors are
+times. The pre-save health check is the pool's pre-ping on checkout (which also
+replaces a dead connection), plus a ``SELECT 1`` before every retry. Every write
+returns the stored values (``RETURNING``, in the same round trip) and their
+SHA-256 is compared with what was written. Integrity and data errors are
 raised at once: the same statement would fail the same way.
 
 When the database still will not take the record, it is written to the file
@@ -29,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.database import classify_db_error, is_transient_db_error
+from backend.database import autocommit_connection, classify_db_error, is_transient_db_error
 from backend.extensions import db
 from backend.metrics import PERSISTENCE_BACKUPS, PERSISTENCE_RETRIES, PERSISTENCE_VERIFY_FAILURES
 from backend.models import ChunkStatus, Job, JobChunk, JobStatus, User
@@ -109,32 +110,57 @@ def _save(record: BackupRecord) -> Outcome:
             log.warning("%s: retry %d in %.2f s after %s", where, attempt, delay, _name(error))
             time.sleep(delay)
         try:
-            db.session.execute(text("SELECT 1"))  # the pre-save health check
-            # After a failed try the commit may have landed anyway (its answer
-            # was lost) or the read-back differed: then the row carries this
-            # very write, and the repair fence finds it.
-            applied = apply(record, Mode.FIRST) or (attempt > 0 and apply(record, Mode.REPAIR))
-            db.session.commit()
-            if not applied:
-                return Outcome.NOT_APPLIED
-            stored = read_back(record)
+            stored = _write(record, retrying=attempt > 0)
         except SQLAlchemyError as exc:
             _rollback()
             if not is_transient_db_error(exc):
                 raise
             error = exc
             continue
-        if stored is not None and digest(stored) == record.sha256:
+        if stored is None:
+            return Outcome.NOT_APPLIED
+        if digest(stored) == record.sha256:
             return Outcome.SAVED
         PERSISTENCE_VERIFY_FAILURES.labels(kind=record.kind).inc()
         log.error(
-            "%s: read-back differs from what was written (sha256 %s, stored %s)",
+            "%s: what was stored differs from what was written (sha256 %s, stored %s)",
             where,
             record.sha256[:12],
-            digest(stored)[:12] if stored is not None else "no row",
+            digest(stored)[:12],
         )
         error = VerificationError(f"{where}: the stored record differs from what was written")
     return _back_up(record, error)
+
+
+def _write(record: BackupRecord, *, retrying: bool) -> dict[str, Any] | None:
+    """One try: the compare-and-set, committed; the stored values, or None (fence missed).
+
+    The values come from the statement's ``RETURNING``: what the row holds once
+    the database has applied the write (types, triggers, everything), read in
+    the same round trip. A chunk result is one statement on an autocommit
+    connection (the hot path: no ``BEGIN``/``COMMIT`` round trips; the pool's
+    pre-ping checks the connection first). A job result or an upload joins the
+    session's transaction (finalize took its round in it) and commits it.
+    After a failed try the commit may have landed anyway (its answer was lost)
+    or stored a wrong value: then the row carries this very write, and the
+    repair fence finds it. Every retry starts with ``SELECT 1``, the health
+    check that the database is back.
+    """
+    if record.kind == CHUNK_RESULT:
+        with autocommit_connection() as conn:
+            if retrying:
+                conn.execute(text("SELECT 1"))
+            stored = apply(record, Mode.FIRST, conn)
+            if stored is None and retrying:
+                stored = apply(record, Mode.REPAIR, conn)
+        return stored
+    if retrying:
+        db.session.execute(text("SELECT 1"))
+    stored = apply(record, Mode.FIRST)
+    if stored is None and retrying:
+        stored = apply(record, Mode.REPAIR)
+    db.session.commit()
+    return stored
 
 
 def _back_up(record: BackupRecord, error: BaseException | None) -> Outcome:
@@ -212,16 +238,37 @@ def _decode(table: FromClause, payload: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def apply(record: BackupRecord, mode: Mode) -> bool:
-    """Run the record's compare-and-set (no commit); True when the row matched the fence."""
+# The session (joins its transaction) or an autocommit connection (one statement).
+Executor = Any
+
+
+def apply(record: BackupRecord, mode: Mode, on: Executor | None = None) -> dict[str, Any] | None:
+    """Run the record's compare-and-set (no commit) on ``on`` (default: the session).
+
+    Returns the stored values of the payload's columns (``RETURNING``, JSON
+    types), or None when the row did not match the fence.
+    """
+    executor: Executor = db.session if on is None else on
     if record.kind == CHUNK_RESULT:
-        return _apply_chunk(record, mode)
+        return _apply_chunk(record, mode, executor)
     if record.kind == JOB_RESULT:
-        return _apply_job(record, mode)
-    return _apply_upload(record, mode)
+        return _apply_job(record, mode, executor)
+    return _apply_upload(record, mode, executor)
 
 
-def _apply_chunk(record: BackupRecord, mode: Mode) -> bool:
+def _returned(
+    record: BackupRecord, table: FromClause, statement: Any, on: Executor
+) -> dict[str, Any] | None:
+    """``statement`` returning the payload's columns; the stored values, or None."""
+    columns = [table.c[name] for name in record.payload]
+    row = on.execute(statement.returning(*columns)).mappings().first()
+    if row is None:
+        return None
+    stored: dict[str, Any] = jsonable(dict(row))
+    return stored
+
+
+def _apply_chunk(record: BackupRecord, mode: Mode, on: Executor) -> dict[str, Any] | None:
     values = _decode(JobChunk.__table__, record.payload)
     attempts = int(record.fence["attempts"])
     status = values.get("status")
@@ -248,13 +295,11 @@ def _apply_chunk(record: BackupRecord, mode: Mode) -> bool:
                 JobChunk.status == ChunkStatus.PROCESSING.value,
                 JobChunk.attempts == attempts,
             ]
-    row = db.session.execute(
-        update(JobChunk).where(*fence).values(**values).returning(JobChunk.id)
-    ).first()
-    return row is not None
+    statement = update(JobChunk).where(*fence).values(**values)
+    return _returned(record, JobChunk.__table__, statement, on)
 
 
-def _apply_job(record: BackupRecord, mode: Mode) -> bool:
+def _apply_job(record: BackupRecord, mode: Mode, on: Executor) -> dict[str, Any] | None:
     values = _decode(Job.__table__, record.payload)
     round_no = int(record.fence["round"])
     active = Job.status.in_([s.value for s in ACTIVE_JOB_STATUSES])
@@ -267,27 +312,24 @@ def _apply_job(record: BackupRecord, mode: Mode) -> bool:
         fence += [Job.status == values["status"], Job.finalized_round == round_no]
     else:
         fence.append(active)
-    row = db.session.execute(update(Job).where(*fence).values(**values).returning(Job.id)).first()
-    return row is not None
+    return _returned(record, Job.__table__, update(Job).where(*fence).values(**values), on)
 
 
-def _apply_upload(record: BackupRecord, mode: Mode) -> bool:
+def _apply_upload(record: BackupRecord, mode: Mode, on: Executor) -> dict[str, Any] | None:
     values = _decode(Job.__table__, record.payload)
     if mode is Mode.REPAIR:
-        row = db.session.execute(
+        statement = (
             update(Job)
             .where(Job.id == record.job_id, Job.status == JobStatus.QUEUED.value)
             .values(**values)
-            .returning(Job.id)
-        ).first()
-        return row is not None
-    if db.session.scalar(select(Job.id).where(Job.id == record.job_id)) is not None:
-        return False
+        )
+        return _returned(record, Job.__table__, statement, on)
+    if on.scalar(select(Job.id).where(Job.id == record.job_id)) is not None:
+        return None
     owner = select(User.id).where(User.id == values["owner_id"])
-    if mode is Mode.REPLAY and db.session.scalar(owner) is None:
-        return False  # the owner was deleted meanwhile: nobody to give the job to
-    db.session.execute(insert(Job).values(**values))
-    return True
+    if mode is Mode.REPLAY and on.scalar(owner) is None:
+        return None  # the owner was deleted meanwhile: nobody to give the job to
+    return _returned(record, Job.__table__, insert(Job).values(**values), on)
 
 
 def read_back(record: BackupRecord) -> dict[str, Any] | None:

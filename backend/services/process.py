@@ -11,15 +11,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, or_, select, update
+from sqlalchemy.engine import Connection
 
 from backend.blobstore import BlobMissingError
+from backend.database import autocommit_connection
 from backend.errors import is_retryable
-from backend.extensions import db
 from backend.metrics import CHUNK_DURATION
 from backend.models import ChunkStatus, Job, JobChunk
 from backend.models.chunk import CLAIMABLE_CHUNK_STATUSES
@@ -35,10 +36,50 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Claim:
+    """A claimed chunk: what its attempt needs, read by the claim statement itself."""
+
     chunk_pk: int
     job_id: str
     attempts: int
     lost_deliveries: int
+    chunk_id: int = 0
+    page_start: int = 0
+    page_end: int = 0
+    read_start: int = 0
+    read_end: int = 0
+    storage_key: str = ""
+    tokens_used: int = 0
+    processor: str = ""
+    words_per_sentence: int = 0
+    overlap_pages: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _of_job(column: Any) -> Any:
+    """A job column for the claim's RETURNING (a correlated scalar subquery).
+
+    Not ``UPDATE … FROM jobs``: SQLite (embedded mode) cannot return the
+    columns of a FROM table, while both databases accept subqueries there.
+    """
+    return select(column).where(Job.id == JobChunk.job_id).scalar_subquery().label(column.key)
+
+
+_CLAIM_RETURNING = (
+    JobChunk.job_id,
+    JobChunk.attempts,
+    JobChunk.lost_deliveries,
+    JobChunk.chunk_id,
+    JobChunk.page_start,
+    JobChunk.page_end,
+    JobChunk.read_start,
+    JobChunk.read_end,
+    JobChunk.storage_key,
+    JobChunk.tokens_used,
+    _of_job(Job.processor),
+    _of_job(Job.words_per_sentence),
+    _of_job(Job.overlap_pages),
+    _of_job(Job.options),
+)
 
 
 def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
@@ -49,13 +90,17 @@ def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
     Returns None when the row is not claimable (processing under a live lease,
     finished, cancelled) or its job asked to cancel; a cancelled job's chunk is
     moved to ``cancelled`` here so that no processor call starts after the cancel.
+
+    One statement, committed on its own: the compare-and-set, the cancel check
+    and every column the attempt needs (the chunk's and its job's) in a single
+    round trip. The chunk hot path holds no transaction and no ORM objects.
     """
     now = utcnow()
     lease = now + timedelta(seconds=runtime.settings().lease_seconds)
     live_jobs = select(Job.id).where(Job.cancel_requested_at.is_(None))
     claimable = JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES])
     expired = (JobChunk.status == ChunkStatus.PROCESSING.value) & (JobChunk.lease_expires_at < now)
-    row = db.session.execute(
+    statement = (
         update(JobChunk)
         .where(JobChunk.id == chunk_pk, or_(claimable, expired), JobChunk.job_id.in_(live_jobs))
         .values(
@@ -67,24 +112,19 @@ def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
             celery_task_id=task_id,
             updated_at=now,
         )
-        .returning(JobChunk.job_id, JobChunk.attempts, JobChunk.lost_deliveries)
-    ).first()
-    if row is None:
-        _cancel_if_job_cancelled(chunk_pk)
-        db.session.commit()
-        return None
-    db.session.commit()
-    return Claim(
-        chunk_pk=chunk_pk,
-        job_id=row.job_id,
-        attempts=row.attempts,
-        lost_deliveries=row.lost_deliveries,
+        .returning(*_CLAIM_RETURNING)
     )
+    with autocommit_connection() as conn:
+        row = conn.execute(statement).mappings().first()
+        if row is None:
+            _cancel_if_job_cancelled(conn, chunk_pk)
+            return None
+    return Claim(chunk_pk=chunk_pk, **{**row, "options": row["options"] or {}})
 
 
-def _cancel_if_job_cancelled(chunk_pk: int) -> None:
+def _cancel_if_job_cancelled(conn: Connection, chunk_pk: int) -> None:
     cancelled_jobs = select(Job.id).where(Job.cancel_requested_at.is_not(None))
-    db.session.execute(
+    conn.execute(
         update(JobChunk)
         .where(
             JobChunk.id == chunk_pk,
@@ -116,18 +156,18 @@ def _record(claim: Claim, **values: Any) -> bool:
     return won
 
 
-def _load_input(chunk: JobChunk, job: Job) -> ChunkInput:
+def _load_input(claim: Claim) -> ChunkInput:
     spec = ChunkSpec(
-        index=chunk.chunk_id,
-        page_start=chunk.page_start,
-        page_end=chunk.page_end,
-        read_start=chunk.read_start,
-        read_end=chunk.read_end,
-        overlap=job.overlap_pages,
+        index=claim.chunk_id,
+        page_start=claim.page_start,
+        page_end=claim.page_end,
+        read_start=claim.read_start,
+        read_end=claim.read_end,
+        overlap=claim.overlap_pages,
     )
-    settings = ProcessSettings(words_per_sentence=job.words_per_sentence)
+    settings = ProcessSettings(words_per_sentence=claim.words_per_sentence)
     return ChunkInput(
-        pdf_bytes=runtime.blobs().get_bytes(chunk.storage_key),
+        pdf_bytes=runtime.blobs().get_bytes(claim.storage_key),
         spec=spec,
         settings=settings,
         limits=runtime.settings().parse_limits,
@@ -208,8 +248,9 @@ class _CancelAwareGate:
 
 
 def _job_cancelled(job_id: str) -> bool:
-    db.session.expire_all()
-    requested = db.session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id))
+    # Its own short connection: no transaction stays open across the wait or the call.
+    with autocommit_connection() as conn:
+        requested = conn.scalar(select(Job.cancel_requested_at).where(Job.id == job_id))
     return requested is not None
 
 
@@ -217,14 +258,11 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     """Process one chunk by its primary key; returns ``{"chunk": pk, "status": …}``."""
     claim = claim_chunk(chunk_pk, task_id)
     if claim is None:
-        status = db.session.scalar(select(JobChunk.status).where(JobChunk.id == chunk_pk))
+        with autocommit_connection() as conn:
+            status = conn.scalar(select(JobChunk.status).where(JobChunk.id == chunk_pk))
         log.info("chunk %d: not claimable (%s); duplicate or cancelled delivery", chunk_pk, status)
         return {"chunk": chunk_pk, "status": status or "missing"}
 
-    chunk = db.session.get(JobChunk, chunk_pk)
-    job = db.session.get(Job, claim.job_id)
-    assert chunk is not None
-    assert job is not None
     max_attempts = runtime.settings().max_attempts
     if claim.lost_deliveries >= max_attempts:
         # A chunk whose workers keep dying (poison PDF, OOM) must stop, not loop.
@@ -234,17 +272,15 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
             f"the worker died {claim.lost_deliveries} times while processing this chunk; giving up",
         )
 
-    if _job_cancelled(claim.job_id):
-        _record(claim, status=ChunkStatus.CANCELLED.value)
-        return {"chunk": chunk_pk, "status": ChunkStatus.CANCELLED.value}
-
-    log_ctx = (claim.job_id, chunk.chunk_id, claim.attempts)
-    # Read under our claim: no other attempt writes the row while we hold it.
-    paid_before = chunk.tokens_used
+    # (The claim itself refused a job that asked to cancel; the rate limiter's
+    # wait, which can be long, checks again.)
+    log_ctx = (claim.job_id, claim.chunk_id, claim.attempts)
+    # Read by our claim: no other attempt writes the row while we hold it.
+    paid_before = claim.tokens_used
     try:
-        chunk_input = _load_input(chunk, job)
+        chunk_input = _load_input(claim)
         # The job's processor, or ``local`` for a chunk handed to the fallback.
-        processor = fallback.processor_for(job, chunk.chunk_id)
+        processor = fallback.processor_for(claim.processor, claim.options, claim.chunk_id)
         with _timed(processor) as outcome:
             fleet_gate = llm_limiter.gate_for(processor, runtime.settings())
             gate = _CancelAwareGate(fleet_gate, claim.job_id) if fleet_gate else None
@@ -274,11 +310,13 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
         return _fail(claim, "PROCESSOR_ERROR", f"{type(exc).__name__}: {exc}", retryable=True)
 
     output: ChunkOutput = run.output
-    result_cache.store(run, processor)  # committed by _record, with the result
+    # Stored (and committed) before the outcome: should the outcome's write
+    # fail, the next attempt finds the paid-for answer in the cache.
+    result_cache.store(run, processor)
     _record(
         claim,
         status=ChunkStatus.SUCCESS.value,
-        result_json=store_result(claim.job_id, chunk.chunk_id, output.to_dict()),
+        result_json=store_result(claim.job_id, claim.chunk_id, output.to_dict()),
         # Added: failed attempts of this chunk were paid for too.
         tokens_used=paid_before + run.tokens_used,
         cache_hit=run.hit,

@@ -90,6 +90,9 @@ def lookup(key: str, processor_name: str, namespace: str) -> ChunkOutput | None:
         select(ResultCacheEntry.result_json).where(ResultCacheEntry.key == key)
     ).first()
     if row is None:
+        # End the read's transaction: the processor call that follows may take
+        # minutes, and no transaction may stay open across it.
+        db.session.commit()
         CACHE_MISSES.labels(processor=processor_name, layer="db").inc()
         return None
     CACHE_HITS.labels(processor=processor_name, layer="db").inc()
@@ -101,13 +104,15 @@ def lookup(key: str, processor_name: str, namespace: str) -> ChunkOutput | None:
         .where(ResultCacheEntry.key == key)
         .values(hits=ResultCacheEntry.hits + 1, last_hit_at=utcnow())
     )
+    db.session.commit()
     return ChunkOutput.from_dict(data)
 
 
 def store(run: CachedRun, processor_name: str) -> None:
-    """Insert a fresh run's output; a concurrent insert of the same key wins quietly.
+    """Insert a fresh run's output and commit; a concurrent insert of the same key wins quietly.
 
-    Does not commit: it joins the caller's transaction (the chunk's ``_record``).
+    Committed before the chunk's outcome is recorded, on purpose: if that write
+    fails, the answer that was paid for is still found by the next attempt.
     """
     if run.key is None or run.hit:
         return
@@ -126,10 +131,9 @@ def store(run: CachedRun, processor_name: str) -> None:
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(insert(ResultCacheEntry).values(**values).on_conflict_do_nothing())
+    db.session.commit()
     layer = cache_redis.layer_for(runtime.settings())
     if layer is not None:
-        # Before the commit: should it fail, Redis holds a correct answer the
-        # table lacks, which costs nothing; the TTL ends it.
         layer.put(run.namespace or processor_name, run.key, result)
 
 
