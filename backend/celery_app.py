@@ -123,6 +123,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     _fresh_engine_after_fork(app)
+    _warn_on_a_small_pool(settings)
     _stamp_published_messages()
     # Registers the tasks on this app (they are @shared_task).
     import backend.tasks  # noqa: F401
@@ -140,6 +141,44 @@ def _fresh_engine_after_fork(app: Flask) -> None:
         dispose_after_fork(app)
 
     worker_process_init.connect(_dispose, weak=False)
+
+
+# Pools whose tasks all run in the worker's own process, sharing its DB pool.
+# (``-P threads`` arrives as the alias or as celery.concurrency.thread.TaskPool.)
+_IN_PROCESS_POOLS = ("thread", "gevent", "eventlet")
+
+
+def pool_too_small(pool_name: str, concurrency: int, settings: Settings) -> bool:
+    """Would this worker open and close connections beyond ``QUIRE_DB_POOL_SIZE`` per task?
+
+    SQLAlchemy keeps ``pool_size`` connections; each one beyond (overflow) is
+    closed when it is returned. A threads worker whose tasks start together (a
+    chord fans out C at once) then pays a Postgres connect per task and burst:
+    3.5× a plain chord at C=32 with the default pool of 10 (docs/benchmarks.md).
+    Prefork children run one task each and use one connection: never too small.
+    """
+    in_process = any(name in pool_name.lower() for name in _IN_PROCESS_POOLS)
+    return in_process and concurrency > settings.db_pool_size
+
+
+def _warn_on_a_small_pool(settings: Settings) -> None:
+    from celery.signals import worker_init
+
+    def _check(sender: Any = None, **_: Any) -> None:
+        pool = getattr(sender, "pool_cls", None)
+        name = pool if isinstance(pool, str) else f"{getattr(pool, '__module__', '')}"
+        concurrency = int(getattr(sender, "concurrency", 0) or 0)
+        if pool_too_small(str(name), concurrency, settings):
+            log.warning(
+                "worker: %d threads share a database pool of %d (QUIRE_DB_POOL_SIZE); "
+                "connections beyond it are opened and closed for every task. "
+                "Set QUIRE_DB_POOL_SIZE to at least %d on this worker.",
+                concurrency,
+                settings.db_pool_size,
+                concurrency,
+            )
+
+    worker_init.connect(_check, weak=False, dispatch_uid="quire-pool-size")
 
 
 def _stamp_published_messages() -> None:

@@ -147,6 +147,10 @@ def celery_worker(
 ) -> Iterator[Worker]:
     """``celery -A MODULE worker -P POOL -c C -Q chunks,finalize`` until the block ends."""
     log_path = services.data_dir / f"worker-{name}.log"
+    if pool == "threads":
+        # As docs/deploy.md says to run one: a pool no smaller than the
+        # concurrency (the worker warns otherwise; backend/celery_app.py).
+        extra_env = {"QUIRE_DB_POOL_SIZE": str(max(10, concurrency)), **extra_env}
     command = [
         str(BIN / "celery"),
         "-A",

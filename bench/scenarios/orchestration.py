@@ -91,7 +91,8 @@ def run(ctx: Context) -> Section:
         method=(
             f"N chunks (1 blank page each), processor `bench_sleep` (L = {SLEEP} s), "
             "`celery -A bench.worker_entry worker -P POOL -c C -Q chunks,finalize` "
-            "(Quire's `celery_worker` plus the bench processors). Quire: from the start of "
+            "(Quire's `celery_worker` plus the bench processors; threads workers run with "
+            "`QUIRE_DB_POOL_SIZE` = C, as docs/deploy.md says). Quire: from the start of "
             "split_job's chord publish to the job's `finished_at`. Median of "
             f"{ctx.repeat} run(s) after a warm-up job of 2·C chunks."
         ),
