@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.database import autocommit_connection, classify_db_error, is_transient_db_error
@@ -71,9 +72,17 @@ def backoff_delays() -> list[float]:
 
 
 def save_chunk_result(
-    job_id: str, chunk_pk: int, attempts: int, values: Mapping[str, Any]
+    job_id: str,
+    chunk_pk: int,
+    attempts: int,
+    values: Mapping[str, Any],
+    conn: Connection | None = None,
 ) -> Outcome:
-    """Record a chunk's outcome if attempt ``attempts`` still holds the row (commits)."""
+    """Record a chunk's outcome if attempt ``attempts`` still holds the row (commits).
+
+    ``conn``: the attempt's autocommit connection, for the first try (retries
+    take fresh ones from the pool).
+    """
     record = BackupRecord(
         kind=CHUNK_RESULT,
         job_id=job_id,
@@ -81,7 +90,7 @@ def save_chunk_result(
         fence={"attempts": attempts},
         payload=jsonable(values),
     )
-    return _save(record)
+    return _save(record, conn)
 
 
 def save_job_result(job_id: str, round_no: int, values: Mapping[str, Any]) -> Outcome:
@@ -101,7 +110,7 @@ def save_upload(values: Mapping[str, Any]) -> Outcome:
 # ---------------------------------------------------------------- retry, verify, back up
 
 
-def _save(record: BackupRecord) -> Outcome:
+def _save(record: BackupRecord, conn: Connection | None = None) -> Outcome:
     where = _describe(record)
     error: BaseException | None = None
     for attempt, delay in enumerate([0.0, *backoff_delays()]):
@@ -110,7 +119,7 @@ def _save(record: BackupRecord) -> Outcome:
             log.warning("%s: retry %d in %.2f s after %s", where, attempt, delay, _name(error))
             time.sleep(delay)
         try:
-            stored = _write(record, retrying=attempt > 0)
+            stored = _write(record, retrying=attempt > 0, conn=conn)
         except SQLAlchemyError as exc:
             _rollback()
             if not is_transient_db_error(exc):
@@ -132,7 +141,9 @@ def _save(record: BackupRecord) -> Outcome:
     return _back_up(record, error)
 
 
-def _write(record: BackupRecord, *, retrying: bool) -> dict[str, Any] | None:
+def _write(
+    record: BackupRecord, *, retrying: bool, conn: Connection | None = None
+) -> dict[str, Any] | None:
     """One try: the compare-and-set, committed; the stored values, or None (fence missed).
 
     The values come from the statement's ``RETURNING``: what the row holds once
@@ -147,12 +158,14 @@ def _write(record: BackupRecord, *, retrying: bool) -> dict[str, Any] | None:
     check that the database is back.
     """
     if record.kind == CHUNK_RESULT:
-        with autocommit_connection() as conn:
+        if conn is not None and not retrying:
+            return apply(record, Mode.FIRST, conn)
+        with autocommit_connection() as fresh:
             if retrying:
-                conn.execute(text("SELECT 1"))
-            stored = apply(record, Mode.FIRST, conn)
+                fresh.execute(text("SELECT 1"))
+            stored = apply(record, Mode.FIRST, fresh)
             if stored is None and retrying:
-                stored = apply(record, Mode.REPAIR, conn)
+                stored = apply(record, Mode.REPAIR, fresh)
         return stored
     if retrying:
         db.session.execute(text("SELECT 1"))

@@ -82,7 +82,7 @@ _CLAIM_RETURNING = (
 )
 
 
-def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
+def claim_chunk(chunk_pk: int, task_id: str | None, conn: Connection | None = None) -> Claim | None:
     """``pending|retry_scheduled → processing``, ``attempts += 1``, with a lease.
 
     A row still ``processing`` whose lease has expired belongs to a dead worker:
@@ -114,11 +114,13 @@ def claim_chunk(chunk_pk: int, task_id: str | None) -> Claim | None:
         )
         .returning(*_CLAIM_RETURNING)
     )
-    with autocommit_connection() as conn:
-        row = conn.execute(statement).mappings().first()
-        if row is None:
-            _cancel_if_job_cancelled(conn, chunk_pk)
-            return None
+    if conn is None:
+        with autocommit_connection() as own:
+            return claim_chunk(chunk_pk, task_id, own)
+    row = conn.execute(statement).mappings().first()
+    if row is None:
+        _cancel_if_job_cancelled(conn, chunk_pk)
+        return None
     return Claim(chunk_pk=chunk_pk, **{**row, "options": row["options"] or {}})
 
 
@@ -135,7 +137,7 @@ def _cancel_if_job_cancelled(conn: Connection, chunk_pk: int) -> None:
     )
 
 
-def _record(claim: Claim, **values: Any) -> bool:
+def _record(claim: Claim, conn: Connection, **values: Any) -> bool:
     """Write the outcome, only if this attempt still holds the row (fencing).
 
     Durably: retried on a transient database error, verified, and backed up to
@@ -144,7 +146,9 @@ def _record(claim: Claim, **values: Any) -> bool:
     """
     values.setdefault("updated_at", utcnow())
     values.setdefault("lease_expires_at", None)
-    outcome = persistence.save_chunk_result(claim.job_id, claim.chunk_pk, claim.attempts, values)
+    outcome = persistence.save_chunk_result(
+        claim.job_id, claim.chunk_pk, claim.attempts, values, conn=conn
+    )
     won = outcome is not persistence.Outcome.NOT_APPLIED
     if not won:
         log.warning(
@@ -189,6 +193,7 @@ def _timed(processor: str) -> Iterator[dict[str, str]]:
 
 def _fail(
     claim: Claim,
+    conn: Connection,
     code: str,
     message: str,
     *,
@@ -203,6 +208,7 @@ def _fail(
     values: dict[str, Any] = {} if tokens_used is None else {"tokens_used": tokens_used}
     _record(
         claim,
+        conn,
         status=ChunkStatus.FAILED.value,
         last_error=message,
         last_error_code=code,
@@ -256,10 +262,18 @@ def _job_cancelled(job_id: str) -> bool:
 
 def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     """Process one chunk by its primary key; returns ``{"chunk": pk, "status": …}``."""
-    claim = claim_chunk(chunk_pk, task_id)
+    # One connection for the attempt's two statements (claim, outcome): one
+    # checkout and one pre-ping. It is idle, in no transaction, during the
+    # processor call; if the database restarts meanwhile, the outcome's write
+    # fails on it and its retry takes a fresh connection (services/persistence.py).
+    with autocommit_connection() as conn:
+        return _attempt(conn, chunk_pk, task_id)
+
+
+def _attempt(conn: Connection, chunk_pk: int, task_id: str | None) -> dict[str, Any]:
+    claim = claim_chunk(chunk_pk, task_id, conn)
     if claim is None:
-        with autocommit_connection() as conn:
-            status = conn.scalar(select(JobChunk.status).where(JobChunk.id == chunk_pk))
+        status = conn.scalar(select(JobChunk.status).where(JobChunk.id == chunk_pk))
         log.info("chunk %d: not claimable (%s); duplicate or cancelled delivery", chunk_pk, status)
         return {"chunk": chunk_pk, "status": status or "missing"}
 
@@ -268,6 +282,7 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
         # A chunk whose workers keep dying (poison PDF, OOM) must stop, not loop.
         return _fail(
             claim,
+            conn,
             "WORKER_LOST",
             f"the worker died {claim.lost_deliveries} times while processing this chunk; giving up",
         )
@@ -287,12 +302,13 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
             run = result_cache.run_cached(get_processor(processor), chunk_input, gate)
             outcome["status"] = ChunkStatus.SUCCESS.value
     except _JobCancelled:
-        _record(claim, status=ChunkStatus.CANCELLED.value)
+        _record(claim, conn, status=ChunkStatus.CANCELLED.value)
         return {"chunk": chunk_pk, "status": ChunkStatus.CANCELLED.value}
     except PipelineError as exc:
         log.warning("job %s chunk %d attempt %d: %s %s", *log_ctx, exc.code, exc.message)
         return _fail(
             claim,
+            conn,
             exc.code,
             exc.message,
             retryable=is_retryable(exc.code),
@@ -301,13 +317,13 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
         )
     except BlobMissingError as exc:
         return _fail(
-            claim, "BLOB_MISSING", f"the chunk's PDF is missing from the blob store ({exc})"
+            claim, conn, "BLOB_MISSING", f"the chunk's PDF is missing from the blob store ({exc})"
         )
     except Exception as exc:
         # A bug or an unclassified library error: keep the worker alive, record
         # it, and let the retry policy decide (it may be transient).
         log.exception("job %s chunk %d attempt %d: unexpected error", *log_ctx)
-        return _fail(claim, "PROCESSOR_ERROR", f"{type(exc).__name__}: {exc}", retryable=True)
+        return _fail(claim, conn, "PROCESSOR_ERROR", f"{type(exc).__name__}: {exc}", retryable=True)
 
     output: ChunkOutput = run.output
     # Stored (and committed) before the outcome: should the outcome's write
@@ -315,6 +331,7 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
     result_cache.store(run, processor)
     _record(
         claim,
+        conn,
         status=ChunkStatus.SUCCESS.value,
         result_json=store_result(claim.job_id, claim.chunk_id, output.to_dict()),
         # Added: failed attempts of this chunk were paid for too.
