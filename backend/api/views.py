@@ -8,8 +8,7 @@ from typing import Any
 from flask import url_for
 
 from backend.models import ChunkStatus, Job, JobChunk
-from backend.services.queries import chunk_counts
-from backend.services.result_cache import job_usage
+from backend.services.queries import chunk_summaries
 
 
 def job_links(job_id: str) -> dict[str, str]:
@@ -41,7 +40,11 @@ def job_view(
     job: Job, counts: dict[str, int] | None = None, usage: dict[str, int] | None = None
 ) -> dict[str, Any]:
     """The job's API body; a list passes ``counts`` and ``usage`` read for its whole page."""
-    counts = counts if counts is not None else chunk_counts(job.id)
+    if counts is None or usage is None:
+        # Counts and usage in one grouped query (one scan of the job's chunks).
+        summary = chunk_summaries([job.id])[job.id]
+        counts = summary.counts if counts is None else counts
+        usage = summary.usage if usage is None else usage
     return {
         "id": job.id,
         "filename": job.filename,
@@ -62,7 +65,7 @@ def job_view(
         "progress": progress(job, counts),
         "round": job.round,
         "retry_count": job.retry_count,
-        "usage": usage if usage is not None else job_usage(job.id),
+        "usage": usage,
         "max_retries": job.max_retries,
         "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
         "result": job.result_summary,

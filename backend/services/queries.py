@@ -42,8 +42,9 @@ class ChunkSummary:
 def chunk_summaries(job_ids: Sequence[str]) -> dict[str, ChunkSummary]:
     """:class:`ChunkSummary` of each job in one grouped query (a page of the job list).
 
-    Per job the same numbers as ``chunk_counts`` and ``result_cache.job_usage``,
-    without two queries per job.
+    Per job: chunk counts by status (as ``chunk_counts``), tokens paid for and
+    cache hits, for a whole page in one query (``GET /jobs``) or one job
+    (``GET /jobs/{id}``).
     """
     summaries = {
         job_id: ChunkSummary({s.value: 0 for s in ChunkStatus}, {"tokens_used": 0, "cache_hits": 0})

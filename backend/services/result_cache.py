@@ -14,13 +14,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.extensions import db
 from backend.metrics import CACHE_HITS, CACHE_MISSES
-from backend.models import JobChunk, ResultCacheEntry
+from backend.models import ResultCacheEntry
 from backend.models.types import utcnow
 from backend.pipeline.errors import PipelineError
 from backend.pipeline.processors import Processor
@@ -135,14 +135,3 @@ def store(run: CachedRun, processor_name: str) -> None:
     layer = cache_redis.layer_for(runtime.settings())
     if layer is not None:
         layer.put(run.namespace or processor_name, run.key, result)
-
-
-def job_usage(job_id: str) -> dict[str, int]:
-    """Tokens paid for and cache hits over the job's recorded chunk results."""
-    row = db.session.execute(
-        select(
-            func.coalesce(func.sum(JobChunk.tokens_used), 0).label("tokens"),
-            func.count().filter(JobChunk.cache_hit.is_(True)).label("hits"),
-        ).where(JobChunk.job_id == job_id)
-    ).one()
-    return {"tokens_used": int(row.tokens), "cache_hits": int(row.hits)}
