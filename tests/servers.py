@@ -44,6 +44,27 @@ def wait_until(check: object, timeout: float, what: str, interval: float = 0.05)
         time.sleep(interval)
 
 
+def wait_for_http(
+    url: str, log_path: Path, procs: Sequence[subprocess.Popen[bytes]] = (), timeout: float = 60
+) -> None:
+    """Until ``GET url`` answers 200 (a server still importing counts as not yet).
+
+    A process of ``procs`` that exits, or the timeout, fails with the log's tail.
+    """
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        dead = [p.args for p in procs if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+            raise AssertionError(f"{url} not ready ({'exited: ' if dead else ''}{dead}):\n{tail}")
+        time.sleep(0.1)
+
+
 def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     """Signal the process group that ``proc`` leads (it was started in a new session)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ import requests
 
 from tests.conftest import TEST_DB, blank_pdf, recreate_database
 from tests.e2e.conftest import REDIS
+from tests.servers import free_port, stop_group, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -36,15 +36,6 @@ def procfile_command(process: str) -> str:
         if name.strip() == process:
             return command.strip()
     raise AssertionError(f"no {process} line in the Procfile")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -84,20 +75,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still importing
-                pass
-            assert proc.poll() is None, (data_dir / "web.log").read_text()
-            assert time.monotonic() < deadline, (data_dir / "web.log").read_text()
-            time.sleep(0.2)
+        wait_for_http(f"{base}/health", data_dir / "web.log", [proc])
         yield base
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        stop_group(proc)
         log.close()
         redis.Redis.from_url(f"{REDIS}/{BROKER_DB}").flushdb()
 

@@ -17,7 +17,7 @@ import requests
 from backend.pipeline.segment import count_words
 from tests.conftest import TEST_DB, recreate_database
 from tests.e2e.conftest import REDIS, fixture_path
-from tests.servers import free_port
+from tests.servers import free_port, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -77,15 +77,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, (logs / "web.log").read_text()
-            time.sleep(0.1)
+        wait_for_http(f"{base}/health", logs / "web.log", procs)
         yield base
     finally:
         for proc in procs:

@@ -7,17 +7,49 @@ it wants, the way a worker would have left them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from apiflask import APIFlask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.models import AuditLog, Job, JobChunk
-from tests.conftest import blank_pdf, upload
+from tests.conftest import blank_pdf, build_app, dispose, upload
+
+REDIS = os.environ.get("QUIRE_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+@contextlib.contextmanager
+def redis_service_app(
+    database_url: str, data_dir: Path, broker_db: int, name: str, **overrides: Any
+) -> Iterator[APIFlask]:
+    """A migrated service-mode app whose broker and backend are our Redis DB ``broker_db``.
+
+    The DB is flushed first; nothing consumes it (tests inspect what is queued).
+    The app's pool is closed afterwards.
+    """
+    url = f"{REDIS}/{broker_db}"
+    redis.Redis.from_url(url).flushdb()
+    flask_app = build_app(
+        database_url,
+        data_dir,
+        broker_url=url,
+        result_backend=url,
+        secret_key=f"{name}-secret",
+        jwt_secret_key=f"{name}-jwt-secret-0123456789abcdef0123456789",
+        **overrides,
+    )
+    try:
+        yield flask_app
+    finally:
+        dispose(flask_app)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -29,9 +29,9 @@ from backend.models import Job, JobChunk
 from backend.models.types import utcnow
 from backend.services import jobs, split, users
 from backend.services.reconcile import ADVISORY_LOCK_KEY, ReconcileReport, reconcile
-from tests.conftest import TEST_DB, blank_pdf, build_app, dispose, pg_url, truncate_all
+from tests.conftest import TEST_DB, blank_pdf, dispose, pg_url, truncate_all
 from tests.e2e.conftest import REDIS
-from tests.integration.conftest import sentence_result
+from tests.integration.conftest import redis_service_app, sentence_result
 
 pytestmark = pytest.mark.integration
 
@@ -45,22 +45,16 @@ def broker() -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def recon_app(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, broker: redis.Redis
-) -> Iterator[APIFlask]:
-    broker.flushdb()
-    flask_app = build_app(
+def recon_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
+    with redis_service_app(
         database_url,
         tmp_path_factory.mktemp("reconcile"),
-        broker_url=f"{REDIS}/{BROKER_DB}",
-        result_backend=f"{REDIS}/{BROKER_DB}",
-        secret_key="reconcile-secret",
-        jwt_secret_key="reconcile-jwt-secret-0123456789abcdef",
+        BROKER_DB,
+        "reconcile",
         redispatch_after_seconds=THRESHOLD,
         retry_backoff_seconds=2.0,
-    )
-    yield flask_app
-    dispose(flask_app)
+    ) as flask_app:
+        yield flask_app
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from backend.extensions import db
 from backend.models import ResultCacheEntry
 from backend.pipeline.types import ChunkInput, ChunkOutput, ProcessSettings, Sentence
 from backend.services import cache_redis, result_cache
-from tests.conftest import build_app, dispose, truncate_all
+from tests.conftest import truncate_all
 from tests.e2e.conftest import REDIS
+from tests.integration.conftest import redis_service_app
 from tests.unit.pipeline.helpers import whole
 
 pytestmark = pytest.mark.integration
@@ -57,21 +58,15 @@ def broker() -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def cache_app(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, broker: redis.Redis
-) -> Iterator[APIFlask]:
-    broker.flushdb()
-    flask_app = build_app(
+def cache_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
+    with redis_service_app(
         database_url,
         tmp_path_factory.mktemp("cache"),
-        broker_url=f"{REDIS}/{BROKER_DB}",
-        result_backend=f"{REDIS}/{BROKER_DB}",
-        secret_key="cache-secret",
-        jwt_secret_key="cache-jwt-secret-0123456789abcdef0123",
+        BROKER_DB,
+        "cache",
         result_cache_ttl_seconds=TTL,
-    )
-    yield flask_app
-    dispose(flask_app)
+    ) as flask_app:
+        yield flask_app
 
 
 @pytest.fixture

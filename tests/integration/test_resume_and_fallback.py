@@ -29,10 +29,10 @@ from backend.services.cancel import cancel_job
 from backend.services.finalize import finalize_job
 from backend.services.reconcile import reconcile
 from backend.services.resume import PAUSED
-from tests.conftest import blank_pdf, build_app, dispose, truncate_all, upload
+from tests.conftest import blank_pdf, truncate_all, upload
 from tests.e2e.conftest import REDIS
 from tests.fakes.processors import Script, ScriptedProcessor
-from tests.integration.conftest import sentence_result
+from tests.integration.conftest import redis_service_app, sentence_result
 from tests.integration.test_reconcile import chunk_pks, job_of, published, set_chunks
 
 pytestmark = pytest.mark.integration
@@ -47,24 +47,18 @@ def broker() -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def service_app(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, broker: redis.Redis
-) -> Iterator[APIFlask]:
-    broker.flushdb()
-    flask_app = build_app(
+def service_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
+    with redis_service_app(
         database_url,
         tmp_path_factory.mktemp("resume"),
-        broker_url=f"{REDIS}/{BROKER_DB}",
-        result_backend=f"{REDIS}/{BROKER_DB}",
-        secret_key="resume-secret",
-        jwt_secret_key="resume-jwt-secret-0123456789abcdef0123",
+        BROKER_DB,
+        "resume",
         quota_resume_seconds=WINDOW,
-    )
-    # A paid-processor stand-in: fallback=local only applies to jobs not already local.
-    processors.register("scripted", lambda: ScriptedProcessor(Script()))
-    yield flask_app
-    processors.unregister("scripted")
-    dispose(flask_app)
+    ) as flask_app:
+        # A paid-processor stand-in: fallback=local only applies to jobs not already local.
+        processors.register("scripted", lambda: ScriptedProcessor(Script()))
+        yield flask_app
+        processors.unregister("scripted")
 
 
 @pytest.fixture
