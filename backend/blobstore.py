@@ -8,13 +8,13 @@ worker process must see the same directory (a shared volume).
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from backend.atomic_files import write_atomically
 
 PIECE_SIZE = 8192
 
@@ -76,16 +76,7 @@ class FileBlobStore:
         """Write to a temporary file beside the target, fsync, then rename over it."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".write-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                write(out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(path, write)
 
     def get_bytes(self, key: str) -> bytes:
         try:

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backend.atomic_files import fsync_directory, write_atomically
+
 FORMAT_VERSION = 1
 KINDS = ("upload", "chunk_result", "job_result")
 SUPERSEDED = "superseded"
@@ -148,28 +150,10 @@ def write(root: Path, record: BackupRecord) -> Path:
         record = replace(record, created_at=now.isoformat())
     data = json.dumps(record.to_document(), ensure_ascii=False, indent=1).encode("utf-8")
     path = root / _file_name(record, now)
-    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=_TEMP_PREFIX, suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)  # mkstemp's default, stated: results are private
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(root)
+    # 0600: mkstemp's default, stated: results are private.
+    write_atomically(path, lambda out: out.write(data), prefix=_TEMP_PREFIX, mode=0o600)
+    fsync_directory(root)
     return path
-
-
-def _fsync_directory(root: Path) -> None:
-    """Make the rename itself durable (the directory entry), not only the file's bytes."""
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load(path: Path) -> BackupRecord:
@@ -198,7 +182,7 @@ def pending(root: Path) -> list[PendingBackup]:
 def remove(path: Path) -> None:
     """Delete a backup whose record is now in the database."""
     path.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def supersede(path: Path) -> Path:
@@ -207,7 +191,7 @@ def supersede(path: Path) -> Path:
     ensure_directory(target_dir)
     target = target_dir / path.name
     os.replace(path, target)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return target
 
 
