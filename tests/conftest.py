@@ -26,7 +26,9 @@ from sqlalchemy import select, text
 from backend import create_app
 from backend.extensions import db
 from backend.models import JobChunk, User
+from backend.pipeline import processors
 from backend.services import users
+from tests.fakes.processors import Script, ScriptedProcessor
 
 PG_HOST = os.environ.get("QUIRE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("QUIRE_TEST_PG_PORT", "5432"))
@@ -175,3 +177,12 @@ def upload(
     # closes; left to the GC it is a ResourceWarning (an error here).
     response.request.environ["wsgi.input"].close()
     return response
+
+
+@pytest.fixture
+def script() -> Iterator[Script]:
+    """Register the scripted processor (tests/fakes/processors.py) for one test."""
+    current = Script()
+    processors.register("scripted", lambda: ScriptedProcessor(current))
+    yield current
+    processors.unregister("scripted")

@@ -21,9 +21,7 @@ from celery.contrib.testing.worker import start_worker
 from flask.testing import FlaskClient
 
 from backend.celery_app import QUEUES
-from backend.pipeline import processors
 from tests.conftest import build_app, dispose, truncate_all
-from tests.fakes.processors import Script, ScriptedProcessor
 
 REDIS = os.environ.get("QUIRE_TEST_REDIS", "redis://127.0.0.1:6379")
 BROKER_DB, RESULT_DB = 11, 12
@@ -77,15 +75,6 @@ def e2e_client(e2e_app: APIFlask, worker: Any) -> Iterator[FlaskClient]:
     for key in broker.scan_iter(match="quire:result-cache:*"):
         broker.delete(key)
     broker.close()
-
-
-@pytest.fixture
-def script() -> Iterator[Script]:
-    """Register the scripted processor for one test."""
-    current = Script()
-    processors.register("scripted", lambda: ScriptedProcessor(current))
-    yield current
-    processors.unregister("scripted")
 
 
 @pytest.fixture

@@ -9,18 +9,17 @@ call may start, the chunk ends ``cancelled`` and finalize cancels the job.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
 
-from backend.pipeline import processors
 from backend.services import llm_limiter, process
 from backend.services.finalize import finalize_job
 from tests.conftest import chunk_rows
-from tests.fakes.processors import Script, ScriptedProcessor
+from tests.fakes.processors import Script
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +47,6 @@ class DrivenGate:
 
     def drain(self) -> None:
         pass
-
-
-@pytest.fixture
-def script() -> Iterator[Script]:
-    current = Script()
-    processors.register("scripted", lambda: ScriptedProcessor(current))
-    yield current
-    processors.unregister("scripted")
 
 
 @pytest.mark.parametrize("noticed", ["after the wait", "during the wait"])
