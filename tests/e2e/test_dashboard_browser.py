@@ -210,3 +210,81 @@ def test_an_expired_access_token_is_renewed_with_the_refresh_token(
     browser.refresh()
     wait_until(lambda: element("#login-panel").is_displayed(), what="the login form")
     assert browser.execute_script("return sessionStorage.getItem('quire.refresh')") is None
+
+
+def test_job_page_shows_a_quota_pause_its_cost_and_fallen_back_chunks(
+    browser: Any, live_server: str, e2e_app: Any, e2e_client: Any, script: Script, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from selenium.webdriver.common.by import By
+    from sqlalchemy import update
+
+    from backend.extensions import db
+    from backend.models import Job, JobChunk
+    from backend.models.types import utcnow
+
+    def element(css: str) -> Any:
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    account = {"email": "paused@example.com", "password": "a long password"}
+    tokens = requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    accepted = requests.post(
+        f"{live_server}/api/v1/jobs",
+        headers=headers,
+        files={"file": ("Sylvie.pdf", blank_pdf(4), "application/pdf")},
+        data={"processor": "scripted", "pages_per_chunk": "2", "overlap_pages": "0"},
+        timeout=10,
+    )
+    job_id = accepted.json()["job_id"]
+    wait_until(
+        lambda: (
+            requests.get(f"{live_server}/api/v1/jobs/{job_id}", headers=headers, timeout=5).json()[
+                "status"
+            ]
+            == "completed"
+        ),
+        what="the job completed",
+    )
+    # As a Gemini job would stand after a quota pause, with chunk 1 redone locally.
+    resume_at = utcnow() + timedelta(hours=1)
+    with e2e_app.app_context():
+        db.session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                status="paused_quota",
+                step="paused: processor quota exhausted",
+                resume_at=resume_at,
+                error_code="QUOTA_EXHAUSTED",
+                error_message="the daily quota is exhausted",
+                options={"fallback": "local", "fallback_chunks": [1]},
+            )
+        )
+        db.session.execute(
+            update(JobChunk).where(JobChunk.job_id == job_id).values(tokens_used=1500)
+        )
+        db.session.commit()
+        db.session.remove()
+
+    browser.get(live_server + "/")
+    element("#email").send_keys(account["email"])
+    element("#password").send_keys(account["password"])
+    element("#login-button").click()
+    wait_until(lambda: element("#app").is_displayed(), what="the dashboard after login")
+    browser.get(f"{live_server}/jobs/{job_id}")
+    wait_until(lambda: element("#job-status").text == "paused_quota", what="the paused job page")
+    detail = wait_until(
+        lambda: "resumes by itself" in element("#job-detail").text and element("#job-detail").text,
+        what="the resume time",
+    )
+    assert "3,000 tokens, 0 cache hits" in detail
+    assert "QUOTA_EXHAUSTED" in element("#job-error").text
+    fallen = wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, ".cell.fallback"), what="the fallback cell"
+    )
+    assert [cell.text for cell in fallen] == ["1"]
+    assert "processed by the local fallback, not by scripted" in fallen[0].get_attribute("title")
+    settle()
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-job-paused.png"))

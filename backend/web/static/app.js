@@ -169,6 +169,7 @@ const Quire = (() => {
   function startJob(jobId) {
     const selected = new Set();
     let lastCounts = "";
+    let lastJob = null; // the last GET /jobs/{id}: what progress events do not carry
 
     const render = (s) => {
       $("job-status").textContent = s.status;
@@ -181,7 +182,15 @@ const Quire = (() => {
       $("job-bar").parentElement.className = "progress big " + s.status;
       $("job-percent").textContent = Math.round(p.percent) + " %";
       const eta = s.eta_seconds ? ` · about ${Math.ceil(s.eta_seconds)} s left` : "";
-      $("job-detail").textContent = `${s.step} · ${p.done}/${p.total} chunks · round ${s.round} · automatic retries ${s.retry_count}/${s.max_retries}${eta}`;
+      if (lastJob && s.status !== lastJob.status && s.status === "paused_quota") loadJob(); // for resume_at
+      const job = lastJob || {};
+      const resumeAt = s.resume_at !== undefined ? s.resume_at : job.resume_at;
+      const resume = s.status === "paused_quota" && resumeAt
+        ? ` · resumes by itself at ${new Date(resumeAt).toLocaleString()} (or retry now)` : "";
+      const usage = job.usage || {};
+      const paid = usage.tokens_used || usage.cache_hits
+        ? ` · ${Number(usage.tokens_used).toLocaleString()} tokens, ${usage.cache_hits} cache hits` : "";
+      $("job-detail").textContent = `${s.step} · ${p.done}/${p.total} chunks · round ${s.round} · automatic retries ${s.retry_count}/${s.max_retries}${eta}${resume}${paid}`;
       $("job-error").textContent = s.error ? s.error.code + ": " + s.error.message : "";
       const key = JSON.stringify(p.chunks);
       if (key !== lastCounts) { lastCounts = key; loadChunks(); }
@@ -189,6 +198,7 @@ const Quire = (() => {
 
     const loadJob = async () => {
       const job = await api("GET", "/jobs/" + jobId);
+      lastJob = job;
       $("job-title").textContent = job.filename;
       document.title = job.filename + " · Quire";
       render({ ...job, job_id: job.id, eta_seconds: null });
@@ -206,9 +216,12 @@ const Quire = (() => {
       $("chunk-summary").textContent = Object.entries(summary).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(" · ");
       $("chunk-grid").innerHTML = items.map((c) => {
         const tip = `chunk ${c.chunk_id} · pages ${c.pages[0]}–${c.pages[1]} · attempts ${c.attempts}` +
+          (c.tokens_used ? ` · ${c.tokens_used} tokens` : "") +
+          (c.fallback ? `\nprocessed by the ${c.fallback} fallback, not by ${lastJob ? lastJob.processor : "the job's processor"}` : "") +
           (c.last_error_code ? `\n${c.last_error_code}: ${c.last_error}` : "");
         const sel = selected.has(c.chunk_id) ? " selected" : "";
-        return `<button type="button" class="cell ${esc(c.status)}${sel}" data-chunk="${c.chunk_id}" title="${esc(tip)}">${c.chunk_id}</button>`;
+        const fell = c.fallback ? " fallback" : "";
+        return `<button type="button" class="cell ${esc(c.status)}${fell}${sel}" data-chunk="${c.chunk_id}" title="${esc(tip)}">${c.chunk_id}</button>`;
       }).join("");
     }
 
