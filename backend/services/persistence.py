@@ -13,7 +13,7 @@ When the database still will not take the record, it is written to the file
 backup (``backend/services/backups.py``) and ``flask quire recover`` replays it
 later. Each write is a compare-and-set with three fences (``Mode``): the first
 try's, a repair's (the row still carries this very write: the commit's answer
-was lost, or the read-back differed), and a replay's (docs/reliability.md).
+was lost, or the stored value differed), and a replay's (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ UPLOAD, CHUNK_RESULT, JOB_RESULT = backups.KINDS
 
 
 class Outcome(enum.StrEnum):
-    SAVED = "saved"  # in the database, read back and verified
+    SAVED = "saved"  # in the database, its stored values verified
     NOT_APPLIED = "not_applied"  # the fence did not match: someone else owns the row now
     BACKED_UP = "backed_up"  # in the file backup, waiting for ``flask quire recover``
 
@@ -343,15 +343,3 @@ def _apply_upload(record: BackupRecord, mode: Mode, on: Executor) -> dict[str, A
     if mode is Mode.REPLAY and on.scalar(owner) is None:
         return None  # the owner was deleted meanwhile: nobody to give the job to
     return _returned(record, Job.__table__, insert(Job).values(**values), on)
-
-
-def read_back(record: BackupRecord) -> dict[str, Any] | None:
-    """The stored values of the payload's columns, read in a fresh query (JSON types)."""
-    if record.kind == CHUNK_RESULT:
-        table, key = JobChunk.__table__, JobChunk.id == record.chunk_pk
-    else:
-        table, key = Job.__table__, Job.id == record.job_id
-    columns = [table.c[name] for name in record.payload]
-    row = db.session.execute(select(*columns).where(key)).mappings().first()
-    db.session.rollback()  # read-only: end the transaction, give the connection back
-    return None if row is None else jsonable(dict(row))

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,17 +42,17 @@ class Claim:
     job_id: str
     attempts: int
     lost_deliveries: int
-    chunk_id: int = 0
-    page_start: int = 0
-    page_end: int = 0
-    read_start: int = 0
-    read_end: int = 0
-    storage_key: str = ""
-    tokens_used: int = 0
-    processor: str = ""
-    words_per_sentence: int = 0
-    overlap_pages: int = 0
-    options: dict[str, Any] = field(default_factory=dict)
+    chunk_id: int
+    page_start: int
+    page_end: int
+    read_start: int
+    read_end: int
+    storage_key: str
+    tokens_used: int
+    processor: str
+    words_per_sentence: int
+    overlap_pages: int
+    options: dict[str, Any]
 
 
 def _of_job(column: Any) -> Any:

@@ -91,6 +91,7 @@ def _replay(backup: PendingBackup, dry_run: bool) -> Replayed:
     try:
         # REPAIR too: the row may carry this very write already (a commit whose
         # answer was lost), or a value that failed verification.
+        # The stored values (the write's RETURNING), verified below once committed.
         applied = persistence.apply(record, Mode.REPLAY) or persistence.apply(record, Mode.REPAIR)
         if dry_run:
             db.session.rollback()
@@ -98,7 +99,7 @@ def _replay(backup: PendingBackup, dry_run: bool) -> Replayed:
                 APPLIED if applied else SKIPPED, "" if applied else SKIP_REASONS[record.kind]
             )
         db.session.commit()
-        stored = persistence.read_back(record) if applied else None
+        stored = applied
     except SQLAlchemyError as exc:
         _rollback()
         log.error("recover: %s: %s", backup.path.name, exc)
@@ -107,7 +108,7 @@ def _replay(backup: PendingBackup, dry_run: bool) -> Replayed:
         return _skip(backup.path, record, outcome(SKIPPED, SKIP_REASONS[record.kind]))
     if stored is None or digest(stored) != record.sha256:
         PERSISTENCE_VERIFY_FAILURES.labels(kind=record.kind).inc()
-        log.error("recover: %s: the read-back differs from the backup; kept", backup.path.name)
+        log.error("recover: %s: what was stored differs from the backup; kept", backup.path.name)
         return outcome(FAILED, "the stored record differs from the backup (verification)")
     if not persistence.mark_job(record.job_id, PersistenceStatus.RECOVERED):
         return outcome(FAILED, "applied, but persistence_status could not be set; run again")
