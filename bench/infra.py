@@ -135,6 +135,18 @@ def _wait_ready(control_app: Celery, proc: subprocess.Popen[bytes], log_path: Pa
             raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-3000:]}")
 
 
+def spawn(command: list[str], env: dict[str, str], log_file: Any) -> subprocess.Popen[bytes]:
+    """``command`` in the repository, output to ``log_file``, in its own process group."""
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 @contextmanager
 def celery_worker(
     services: Services,
@@ -170,14 +182,7 @@ def celery_worker(
         "--without-mingle",
     ]
     with log_path.open("w") as log_file:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=services.env(**extra_env),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = spawn(command, services.env(**extra_env), log_file)
         profiler = None
         try:
             _wait_ready(control_app, proc, log_path)

@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import Context
-from bench.infra import BIN, ROOT, free_port, stop_process_group
+from bench.infra import BIN, free_port, spawn, stop_process_group
 from bench.report import Row, Section
 
 TARGET = 1.2
@@ -158,14 +157,7 @@ def web_process(ctx: Context) -> Iterator[tuple[int, int]]:
         "300",
     ]
     with log_path.open("w") as log_file:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = spawn(command, env, log_file)
         try:
             deadline = time.monotonic() + 60
             while True:
