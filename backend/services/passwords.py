@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.errors import QuireError
 
+MIN_LENGTH = 8
 _dummy_lock = threading.Lock()
 _dummy_hash: str | None = None
 
@@ -37,6 +38,8 @@ def common_passwords() -> frozenset[str]:
 
 def weakness(password: str, email: str) -> str | None:
     """Why ``password`` is refused for the account ``email``, or None if it is acceptable."""
+    if len(password) < MIN_LENGTH:  # the API's schema says so first; the CLI's create-user too
+        return f"the password is shorter than {MIN_LENGTH} characters"
     if not password.strip():
         return "the password is only whitespace"
     for char in password:
