@@ -21,10 +21,6 @@ class ErrorKind:
 _KINDS = [
     ErrorKind("INVALID_PARAMS", 400, False, "The request parameters are invalid."),
     ErrorKind("UNAUTHORIZED", 401, False, "Authentication is required."),
-    ErrorKind("TOKEN_REVOKED", 401, False, "The token was revoked; log in again."),
-    ErrorKind(
-        "TOKEN_REUSED", 401, False, "A spent refresh token was replayed; the session is revoked."
-    ),
     ErrorKind("FORBIDDEN", 403, False, "You may not do this."),
     ErrorKind("NOT_FOUND", 404, False, "Not found."),
     ErrorKind("METHOD_NOT_ALLOWED", 405, False, "Method not allowed."),
@@ -38,7 +34,6 @@ _KINDS = [
     ),
     ErrorKind("PDF_TOO_LARGE", 413, False, "The PDF is larger than the upload limit."),
     ErrorKind("UNSUPPORTED_MEDIA_TYPE", 415, False, "Unsupported media type."),
-    ErrorKind("WEAK_PASSWORD", 422, False, "The password is too easy to guess or cannot be used."),
     ErrorKind("INVALID_PDF", 422, False, "The file is not a readable PDF."),
     ErrorKind("ENCRYPTED_PDF", 422, False, "The PDF is protected by a password."),
     ErrorKind("PDF_TOO_COMPLEX", 422, False, "The PDF is too complex to parse in time."),

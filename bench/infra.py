@@ -103,7 +103,7 @@ class Services:
             "DATABASE_URL": self.database_url,
             "CELERY_BROKER_URL": f"{self.redis_url}/0",
             "CELERY_RESULT_BACKEND": f"{self.redis_url}/1",
-            "SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
+            "SECRET_KEY": "bench-secret",
             "JWT_SECRET_KEY": "bench-jwt-secret-0123456789abcdef0123456789",
             "QUIRE_DATA_DIR": str(self.data_dir),
             "QUIRE_MAX_RETRIES": "0",

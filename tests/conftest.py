@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
+from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 from pypdf import PdfWriter
 from sqlalchemy import select, text
@@ -26,7 +27,7 @@ from backend import create_app
 from backend.extensions import db
 from backend.models import JobChunk, User
 from backend.pipeline import processors
-from backend.services import tokens, users
+from backend.services import users
 from tests.fakes.processors import Script, ScriptedProcessor
 
 PG_HOST = os.environ.get("QUIRE_TEST_PG_HOST", "127.0.0.1")
@@ -111,9 +112,7 @@ def make_user(app: APIFlask) -> Any:
     def _make(email: str, role: str = "user") -> tuple[int, dict[str, str]]:
         with app.app_context():
             user: User = users.register_user(email, "correct horse battery", role=role)
-            # Registering gives no tokens: start a session as a login does (without
-            # checking the password again: one scrypt per user is enough for a fixture).
-            token = tokens.start_session(user).access_token
+            token = create_access_token(identity=str(user.id))
             return user.id, {"Authorization": f"Bearer {token}"}
 
     return _make

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
 class GeminiConfig:
     """Everything the processor needs; built by the service layer from ``Settings``."""
 
-    # Out of the repr: configs are logged and shown in tracebacks.
-    api_key: str = field(repr=False)
+    api_key: str
     model: str
     base_url: str | None = None
     timeout_seconds: float = 120.0
