@@ -26,33 +26,25 @@ def everything(store: FileBlobStore) -> list[str]:
     return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize(
-    "prefix",
-    ["", ".", "/", "./", "..", "../", "jobs", "jobs/", "jobs/.", "jobs/a/..", "jobs/a/../..", "//"],
-)
+# The prefixes the old code deleted (the outside ones it refused already).
+@pytest.mark.parametrize("prefix", ["", ".", "./", "jobs", "jobs/", "jobs/.", "jobs/a/.."])
 def test_the_root_and_whole_directories_are_refused(store: FileBlobStore, prefix: str) -> None:
     before = everything(store)
-    with pytest.raises(ValueError, match=r"wider than one job|escapes the store"):
+    with pytest.raises(ValueError, match="wider than one job"):
         store.delete_prefix(prefix)
     assert everything(store) == before
     assert (store.root.parent / "outside.txt").exists()
 
 
-@pytest.mark.parametrize("prefix", ["../outside.txt", "/etc", "jobs/../../outside.txt"])
-def test_paths_outside_the_store_are_refused(store: FileBlobStore, prefix: str) -> None:
-    with pytest.raises(ValueError, match="escapes the store"):
-        store.delete_prefix(prefix)
-    assert (store.root.parent / "outside.txt").exists()
-
-
-def test_a_symlink_out_of_the_store_is_refused(store: FileBlobStore) -> None:
+def test_one_jobs_files_are_deleted_and_nothing_wider(store: FileBlobStore) -> None:
+    job_id = ""  # the bug this guards against: an empty id makes "jobs/"
+    with pytest.raises(ValueError, match="wider than one job"):
+        store.delete_prefix(f"jobs/{job_id}")
     (store.root / "jobs" / "link").symlink_to(store.root.parent)
-    with pytest.raises(ValueError, match="escapes the store"):
-        store.delete_prefix("jobs/link")
+    for outside in ["../outside.txt", "/etc", "jobs/../../outside.txt", "jobs/link", "/", ".."]:
+        with pytest.raises(ValueError, match="escapes the store"):
+            store.delete_prefix(outside)
     assert (store.root.parent / "outside.txt").exists()
-
-
-def test_one_jobs_files_are_still_deleted(store: FileBlobStore) -> None:
     store.delete_prefix("jobs/b/chunks")
     store.delete_prefix("jobs/a")
     store.delete_prefix("jobs/missing")

@@ -29,7 +29,7 @@ MESSAGES = 20_000
 BLOCKS = 10
 # Bare reads are the floor (pool checkout, pre-ping, one statement). Before
 # this fix a cancelled message cost 8x that (statement building, two more
-# statements, a log line at INFO); now about 2x (two statements, not one).
+# statements, a log line at INFO): 101 s for 20,000 here, 11x. Now about 2x.
 MAX_RATIO = 4.0
 
 BARE_READ = text("SELECT id FROM job_chunks WHERE id = :pk")
@@ -151,6 +151,16 @@ def test_20000_messages_of_a_cancelled_job_drain_at_database_speed(
     assert statuses == {"cancelled": MESSAGES}
     assert remaining == 0
     assert spent <= MAX_RATIO * baseline, (spent, baseline)
+    # The one refused claim that writes: a row made claimable after the cancel's
+    # sweep (a race) is settled as cancelled, and still not run.
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE job_chunks SET status = 'retry_scheduled' WHERE id = :pk"), {"pk": pks[0]}
+        )
+        db.session.commit()
+        assert process.process_chunk(pks[0])["status"] == "cancelled"
+        status = db.session.scalar(select(JobChunk.status).where(JobChunk.id == pks[0]))
+    assert status == "cancelled"
 
 
 def test_20000_messages_of_a_deleted_job_find_no_rows_and_cost_as_little(
@@ -173,23 +183,3 @@ def test_20000_messages_of_a_deleted_job_find_no_rows_and_cost_as_little(
     print(f"\n{MESSAGES} deleted-job messages: {spent:.2f} s; bare reads {baseline:.2f} s")
     assert statuses == {"missing": MESSAGES}
     assert spent <= MAX_RATIO * baseline, (spent, baseline)
-
-
-def test_a_chunk_made_claimable_after_the_cancel_is_settled_not_run(
-    app: APIFlask, client: Any, no_work: Callable[[], None]
-) -> None:
-    """The one case where a refused claim writes: a row that raced past the cancel."""
-    job_id, user_id, pks = big_job(app, 3)
-    with app.app_context():
-        job = db.session.get(Job, job_id)
-        assert job is not None
-        cancel.cancel_job(job, user_id)
-        db.session.execute(
-            text("UPDATE job_chunks SET status = 'retry_scheduled' WHERE id = :pk"), {"pk": pks[0]}
-        )
-        db.session.commit()
-        no_work()
-        assert process.process_chunk(pks[0])["status"] == "cancelled"
-        assert db.session.scalar(select(JobChunk.status).where(JobChunk.id == pks[0])) == (
-            "cancelled"
-        )

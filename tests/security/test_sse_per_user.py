@@ -87,6 +87,7 @@ def test_the_per_process_cap_still_holds_across_users(
     users = [headers_for(sse_client, f"user{n}@example.com") for n in range(3)]
     jobs = [upload(sse_client, h, blank_pdf(2)).get_json()["job_id"] for h in users]
     opened = [open_stream(sse_client, jobs[0], users[0]) for _ in range(PER_USER)]
+    assert_error(open_stream(sse_client, jobs[0], users[0]), 429, "TOO_MANY_USER_STREAMS")
     opened += [open_stream(sse_client, jobs[1], users[1]) for _ in range(2)]
     assert all(r.status_code == 200 for r in opened)
     assert_error(open_stream(sse_client, jobs[2], users[2]), 503, "TOO_MANY_STREAMS")
