@@ -48,9 +48,7 @@ def create_app(
 
 
 def _configure(app: APIFlask, settings: Settings) -> None:
-    from backend.database import prepare_data_dir
-
-    prepare_data_dir(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         JWT_SECRET_KEY=settings.jwt_secret_key,

@@ -59,23 +59,10 @@ class TokensOut(Schema):
     user = Nested(UserOut)
 
 
-class TokenPairOut(Schema):
-    """A refresh's answer: the next pair of the session (the old refresh token is spent)."""
-
+class AccessTokenOut(Schema):
     access_token = String()
-    refresh_token = String()
     token_type = String()
     expires_in = Integer()
-
-
-class RegisterAcceptedOut(Schema):
-    """The same answer for a new and a taken email (no account enumeration)."""
-
-    message = String()
-
-
-class LogoutIn(Schema):
-    refresh_token = String(validate=[Length(min=1, max=4096), NO_NUL])
 
 
 class JobCreateIn(Schema):

@@ -109,4 +109,4 @@ def test_json_endpoints_refuse_deep_huge_and_overflowing_bodies(
             sent += 1
             assert response.status_code < 500, (method, path, response.get_data(as_text=True))
             assert set(response.get_json()) == {"error"}, (method, path)
-    assert sent >= 4
+    assert sent >= 3  # register, login, retry (and logout where it exists)
