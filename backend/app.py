@@ -36,8 +36,7 @@ def create_app(
         title="Quire API",
         version=__version__,
         spec_path="/api/openapi.json",
-        # /api/docs is ours (backend/web/api_docs.py): apiflask's page loads a CDN.
-        docs_path=None,
+        docs_path="/api/docs",
     )
     _configure(app, settings)
     _register_extensions(app, settings)
@@ -115,9 +114,6 @@ def _register_api(app: APIFlask) -> None:
 
     register_blueprints(app)
     _register_operations(app)
-    from backend.web.headers import register_security_headers
-
-    register_security_headers(app)
 
 
 def _register_operations(app: APIFlask) -> None:
@@ -125,10 +121,8 @@ def _register_operations(app: APIFlask) -> None:
     from backend.api import metrics
     from backend.api.ratelimit import init_rate_limits
     from backend.api.request_ids import register_request_ids
-    from backend.api.request_limits import register_request_limits
 
     register_request_ids(app)
-    register_request_limits(app)
     app.register_blueprint(metrics.bp)
     init_rate_limits(app, app.extensions["quire_settings"])
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from backend.pipeline.limits import WorkLimits
 from backend.pipeline.sandbox import ParseLimits
 
 MEMORY_BROKER = "memory://localhost/"
@@ -98,20 +97,6 @@ def _operations_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _work_limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """Bounded work (docs/security.md): per job, per user, per request body, per stream."""
-    return {
-        "max_pages": _int(env, "QUIRE_MAX_PAGES", 10_000, 1, 1_000_000),
-        "max_chunks": _int(env, "QUIRE_MAX_CHUNKS", 5_000, 1, 1_000_000),
-        "max_amplification": _int(env, "QUIRE_MAX_AMPLIFICATION", 30, 2, 10_000),
-        "max_active_jobs": _int(env, "QUIRE_MAX_ACTIVE_JOBS", 5, 0, 100_000),
-        "max_queued_chunks": _int(env, "QUIRE_MAX_QUEUED_CHUNKS", 20_000, 0, 100_000_000),
-        "json_max_kb": _int(env, "QUIRE_JSON_MAX_KB", 1024, 1, 65_536),
-        "json_max_depth": _int(env, "QUIRE_JSON_MAX_DEPTH", 32, 2, 1000),
-        "sse_max_streams_per_user": _int(env, "QUIRE_SSE_MAX_STREAMS_PER_USER", 4, 1, 10_000),
-    }
-
-
 def _gemini_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The Gemini processor's settings of ``Settings.from_env``."""
     return {
@@ -188,8 +173,6 @@ class Settings:
     refresh_token_days: int = 30
     # Live progress (GET /jobs/{id}/events): open streams per process, poll and keep-alive.
     sse_max_streams: int = 100
-    # ... and per user in each process (docs/security.md "Bounded work").
-    sse_max_streams_per_user: int = 4
     sse_poll_seconds: float = 0.5
     sse_keepalive_seconds: float = 15.0
     # Operations (docs/operations.md): database pool, logs, retention, limits.
@@ -214,16 +197,6 @@ class Settings:
     backup_dir: Path | None = None
     persist_retries: int = 3
     persist_backoff_seconds: float = 0.5
-    # Bounded work (docs/security.md): a job's pages and chunks, its chunk files
-    # against its source (x), a user's unfinished jobs and queued chunks (0 = no
-    # cap; operators have none), and the JSON request bodies.
-    max_pages: int = 10_000
-    max_chunks: int = 5_000
-    max_amplification: int = 30
-    max_active_jobs: int = 5
-    max_queued_chunks: int = 20_000
-    json_max_kb: int = 1024
-    json_max_depth: int = 32
 
     @property
     def embedded(self) -> bool:
@@ -269,15 +242,6 @@ class Settings:
         if self.rate_limit_storage_url:
             return self.rate_limit_storage_url
         return "memory://" if self.embedded else self.broker_url
-
-    @property
-    def work_limits(self) -> WorkLimits:
-        """The caps of one split (the pipeline never reads settings)."""
-        return WorkLimits(
-            max_pages=self.max_pages,
-            max_chunks=self.max_chunks,
-            max_amplification=self.max_amplification,
-        )
 
     @property
     def parse_limits(self) -> ParseLimits:
@@ -333,7 +297,6 @@ class Settings:
             sse_poll_seconds=_float(env, "QUIRE_SSE_POLL_SECONDS", 0.5),
             sse_keepalive_seconds=_float(env, "QUIRE_SSE_KEEPALIVE_SECONDS", 15.0),
             **_operations_from_env(env),
-            **_work_limits_from_env(env),
         )
         return settings.with_secrets()
 

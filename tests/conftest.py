@@ -71,14 +71,8 @@ def dispose(flask_app: APIFlask) -> None:
         db.engine.dispose()
 
 
-# Per-user quotas off unless a test asks: many tests leave a dozen jobs of one
-# user queued (nothing consumes them). tests/security/ runs with the real caps.
-NO_USER_QUOTAS = {"max_active_jobs": 0, "max_queued_chunks": 0}
-
-
 def build_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
-    settings = {"database_url": database_url, "data_dir": data_dir, **NO_USER_QUOTAS, **overrides}
-    app = create_app(settings)
+    app = create_app({"database_url": database_url, "data_dir": data_dir, **overrides})
     with app.app_context():
         upgrade(directory=str(app.extensions["migrate"].directory))
     return app

@@ -31,8 +31,6 @@ ERROR_SCHEMA = {
 
 # Past this, OFFSET overflows Postgres's bigint (and no one pages that far).
 MAX_PAGE = 1_000_000
-# Postgres ``integer``: a larger id from a client is refused (400), never sent (500).
-MAX_DB_INT = 2**31 - 1
 
 
 class RegisterIn(Schema):
@@ -186,11 +184,6 @@ class ChunkOut(Schema):
     attempts = Integer()
     last_error_code = String(allow_none=True)
     last_error = String(allow_none=True)
-    page_errors = Dict(
-        keys=String(),
-        values=String(),
-        metadata={"description": "a successful chunk's pages that could not be read, and why"},
-    )
     retryable = Boolean()
     sentence_count = Integer(allow_none=True)
     fallback = String(
@@ -210,9 +203,7 @@ class ChunkListOut(Schema):
 
 
 class RetryIn(Schema):
-    chunk_ids = List(
-        Integer(validate=Range(0, MAX_DB_INT)), load_default=None, validate=Length(max=10000)
-    )
+    chunk_ids = List(Integer(validate=Range(min=0)), load_default=None, validate=Length(max=10000))
     force = Boolean(load_default=False)
 
 
