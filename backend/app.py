@@ -36,7 +36,8 @@ def create_app(
         title="Quire API",
         version=__version__,
         spec_path="/api/openapi.json",
-        docs_path="/api/docs",
+        # /api/docs is ours (backend/web/api_docs.py): apiflask's page loads a CDN.
+        docs_path=None,
     )
     _configure(app, settings)
     _register_extensions(app, settings)
@@ -47,7 +48,9 @@ def create_app(
 
 
 def _configure(app: APIFlask, settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from backend.database import prepare_data_dir
+
+    prepare_data_dir(settings)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         JWT_SECRET_KEY=settings.jwt_secret_key,
@@ -114,6 +117,9 @@ def _register_api(app: APIFlask) -> None:
 
     register_blueprints(app)
     _register_operations(app)
+    from backend.web.headers import register_security_headers
+
+    register_security_headers(app)
 
 
 def _register_operations(app: APIFlask) -> None:
@@ -121,8 +127,10 @@ def _register_operations(app: APIFlask) -> None:
     from backend.api import metrics
     from backend.api.ratelimit import init_rate_limits
     from backend.api.request_ids import register_request_ids
+    from backend.api.request_limits import register_request_limits
 
     register_request_ids(app)
+    register_request_limits(app)
     app.register_blueprint(metrics.bp)
     init_rate_limits(app, app.extensions["quire_settings"])
 

@@ -97,7 +97,16 @@ class FileBlobStore:
         self._path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
+        """Delete the file or directory tree under ``prefix`` (``jobs/<id>``, …).
+
+        Raises ValueError for anything wider than one job's files: the store's
+        root ("", ".", "/", "jobs/.."), a top-level directory ("jobs", or
+        "jobs/" from an empty job id) or a path outside the store. One bad key
+        must never empty the store.
+        """
         path = self._path(prefix)
+        if len(path.relative_to(self.root.resolve()).parts) < 2:
+            raise ValueError(f"refusing to delete {prefix!r}: it is wider than one job's files")
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from backend.config_secrets import REDACTED, redact_url, secret_problem
+from backend.pipeline.limits import WorkLimits
 from backend.pipeline.sandbox import ParseLimits
 
 MEMORY_BROKER = "memory://localhost/"
@@ -21,6 +23,10 @@ MEMORY_BROKER = "memory://localhost/"
 SERVICE_VARIABLES = frozenset(
     {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CELERY_RESULT_BACKEND", "QUIRE_BLOB_DIR"}
 )
+
+# Shown masked by ``Settings.__repr__``: secrets entirely, URLs without their password.
+SECRET_FIELDS = frozenset({"secret_key", "jwt_secret_key", "gemini_api_key"})
+URL_FIELDS = frozenset({"database_url", "broker_url", "result_backend", "rate_limit_storage_url"})
 
 
 class ConfigError(RuntimeError):
@@ -89,11 +95,29 @@ def _operations_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "rate_limit_uploads": _rate(env, "QUIRE_RATE_LIMIT_UPLOADS", "30/hour"),
         "rate_limit_retries": _rate(env, "QUIRE_RATE_LIMIT_RETRIES", "60/hour"),
         "rate_limit_storage_url": env.get("QUIRE_RATE_LIMIT_STORAGE_URL", ""),
+        "rate_limit_login_ip": _rate(env, "QUIRE_RATE_LIMIT_LOGIN_IP", "10/minute"),
+        "rate_limit_login_email": _rate(env, "QUIRE_RATE_LIMIT_LOGIN_EMAIL", "5/minute"),
+        "rate_limit_register_ip": _rate(env, "QUIRE_RATE_LIMIT_REGISTER_IP", "10/hour"),
+        "trusted_proxy_hops": _int(env, "QUIRE_TRUSTED_PROXY_HOPS", 0, 0, 10),
         "backup_dir": Path(env["QUIRE_BACKUP_DIR"]).resolve()
         if env.get("QUIRE_BACKUP_DIR")
         else None,
         "persist_retries": _int(env, "QUIRE_PERSIST_RETRIES", 3, 0, 10),
         "persist_backoff_seconds": _float(env, "QUIRE_PERSIST_BACKOFF_SECONDS", 0.5),
+    }
+
+
+def _work_limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Bounded work (docs/security.md): per job, per user, per request body, per stream."""
+    return {
+        "max_pages": _int(env, "QUIRE_MAX_PAGES", 10_000, 1, 1_000_000),
+        "max_chunks": _int(env, "QUIRE_MAX_CHUNKS", 5_000, 1, 1_000_000),
+        "max_amplification": _int(env, "QUIRE_MAX_AMPLIFICATION", 30, 2, 10_000),
+        "max_active_jobs": _int(env, "QUIRE_MAX_ACTIVE_JOBS", 5, 0, 100_000),
+        "max_queued_chunks": _int(env, "QUIRE_MAX_QUEUED_CHUNKS", 20_000, 0, 100_000_000),
+        "json_max_kb": _int(env, "QUIRE_JSON_MAX_KB", 1024, 1, 65_536),
+        "json_max_depth": _int(env, "QUIRE_JSON_MAX_DEPTH", 32, 2, 1000),
+        "sse_max_streams_per_user": _int(env, "QUIRE_SSE_MAX_STREAMS_PER_USER", 4, 1, 10_000),
     }
 
 
@@ -170,9 +194,11 @@ class Settings:
     # Off in tests that want messages queued but not consumed.
     embedded_worker: bool = True
     access_token_minutes: int = 60
-    refresh_token_days: int = 30
+    refresh_token_days: int = 7
     # Live progress (GET /jobs/{id}/events): open streams per process, poll and keep-alive.
     sse_max_streams: int = 100
+    # ... and per user in each process (docs/security.md "Bounded work").
+    sse_max_streams_per_user: int = 4
     sse_poll_seconds: float = 0.5
     sse_keepalive_seconds: float = 15.0
     # Operations (docs/operations.md): database pool, logs, retention, limits.
@@ -192,11 +218,41 @@ class Settings:
     rate_limit_uploads: str = "30/hour"
     rate_limit_retries: str = "60/hour"
     rate_limit_storage_url: str = ""
+    # Auth throttling (docs/security.md): login per client address (every attempt)
+    # and per email (failed attempts), sign-up per client address.
+    rate_limit_login_ip: str = "10/minute"
+    rate_limit_login_email: str = "5/minute"
+    rate_limit_register_ip: str = "10/hour"
+    # Reverse proxies in front of the web process whose X-Forwarded-For is trusted
+    # for the client address of the limits (0: the socket's peer address).
+    trusted_proxy_hops: int = 0
     # Durable writes (backend/services/persistence.py): retries on a transient
     # database error, waiting backoff × 1, 2, 4 …, then a file backup here.
     backup_dir: Path | None = None
     persist_retries: int = 3
     persist_backoff_seconds: float = 0.5
+    # Bounded work (docs/security.md): a job's pages and chunks, its chunk files
+    # against its source (x), a user's unfinished jobs and queued chunks (0 = no
+    # cap; operators have none), and the JSON request bodies.
+    max_pages: int = 10_000
+    max_chunks: int = 5_000
+    max_amplification: int = 30
+    max_active_jobs: int = 5
+    max_queued_chunks: int = 20_000
+    json_max_kb: int = 1024
+    json_max_depth: int = 32
+
+    def __repr__(self) -> str:
+        """Every field, with secrets and URL passwords masked (reprs end up in logs)."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRET_FIELDS:
+                value = REDACTED if value else ""
+            elif item.name in URL_FIELDS:
+                value = redact_url(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def embedded(self) -> bool:
@@ -242,6 +298,15 @@ class Settings:
         if self.rate_limit_storage_url:
             return self.rate_limit_storage_url
         return "memory://" if self.embedded else self.broker_url
+
+    @property
+    def work_limits(self) -> WorkLimits:
+        """The caps of one split (the pipeline never reads settings)."""
+        return WorkLimits(
+            max_pages=self.max_pages,
+            max_chunks=self.max_chunks,
+            max_amplification=self.max_amplification,
+        )
 
     @property
     def parse_limits(self) -> ParseLimits:
@@ -292,30 +357,31 @@ class Settings:
             embedded_concurrency=_int(env, "QUIRE_EMBEDDED_CONCURRENCY", 4, 1, 64),
             embedded_worker=env.get("QUIRE_EMBEDDED_WORKER", "1") not in ("0", "false", "no"),
             access_token_minutes=_int(env, "QUIRE_ACCESS_TOKEN_MINUTES", 60, 1, 1440),
-            refresh_token_days=_int(env, "QUIRE_REFRESH_TOKEN_DAYS", 30, 1, 365),
+            refresh_token_days=_int(env, "QUIRE_REFRESH_TOKEN_DAYS", 7, 1, 365),
             sse_max_streams=_int(env, "QUIRE_SSE_MAX_STREAMS", 100, 1, 10000),
             sse_poll_seconds=_float(env, "QUIRE_SSE_POLL_SECONDS", 0.5),
             sse_keepalive_seconds=_float(env, "QUIRE_SSE_KEEPALIVE_SECONDS", 15.0),
             **_operations_from_env(env),
+            **_work_limits_from_env(env),
         )
         return settings.with_secrets()
 
     def with_secrets(self) -> Settings:
-        """Fill in throwaway secrets in embedded mode; refuse to run without them otherwise."""
-        if self.secret_key and self.jwt_secret_key:
-            return self
+        """Fill in throwaway secrets in embedded mode; refuse weak or missing ones otherwise."""
         if not self.embedded:
-            missing = [
-                name
+            problems = [
+                problem
                 for name, value in (
                     ("SECRET_KEY", self.secret_key),
                     ("JWT_SECRET_KEY", self.jwt_secret_key),
                 )
-                if not value
+                if (problem := secret_problem(name, value))
             ]
-            raise ConfigError(
-                f"{', '.join(missing)} must be set in service mode (a broker URL is configured)"
-            )
+            if problems:
+                raise ConfigError("; ".join(problems))
+            return self
+        if self.secret_key and self.jwt_secret_key:
+            return self
         return replace(
             self,
             secret_key=self.secret_key or secrets.token_hex(32),

@@ -10,6 +10,7 @@ error table (``DUPLICATE_ENTRY``, ``DB_TIMEOUT_ERROR``, ``DB_CONNECTION_ERROR``,
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 import weakref
@@ -57,6 +58,27 @@ def engine_options(settings: Settings) -> dict[str, Any]:
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}"
         }
     return options
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory (owner-only when Quire creates it) and the SQLite file 0600.
+
+    The SQLite file holds password hashes and tokens' sessions: it is created here,
+    with ``os.open(..., 0o600)``, before SQLite would create it with the umask's
+    mode (0644 usually); SQLite gives its -wal and -shm files the database file's
+    mode. A file an older Quire created world-readable is tightened to 0600.
+    """
+    if not settings.data_dir.exists():
+        # Another process may create it meanwhile: that is fine.
+        settings.data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+    url = settings.sqlalchemy_url
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return
+    path = Path(url.removeprefix("sqlite:///").partition("?")[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def install_engine_hooks(app: Flask, settings: Settings) -> None:

@@ -20,7 +20,12 @@ class ErrorKind:
 
 _KINDS = [
     ErrorKind("INVALID_PARAMS", 400, False, "The request parameters are invalid."),
+    ErrorKind("INVALID_JSON", 400, False, "The request body is not acceptable JSON."),
     ErrorKind("UNAUTHORIZED", 401, False, "Authentication is required."),
+    ErrorKind("TOKEN_REVOKED", 401, False, "The token was revoked; log in again."),
+    ErrorKind(
+        "TOKEN_REUSED", 401, False, "A spent refresh token was replayed; the session is revoked."
+    ),
     ErrorKind("FORBIDDEN", 403, False, "You may not do this."),
     ErrorKind("NOT_FOUND", 404, False, "Not found."),
     ErrorKind("METHOD_NOT_ALLOWED", 405, False, "Method not allowed."),
@@ -33,13 +38,27 @@ _KINDS = [
         "INPUT_EXPIRED", 410, False, "The job's input PDF was deleted by retention; re-upload it."
     ),
     ErrorKind("PDF_TOO_LARGE", 413, False, "The PDF is larger than the upload limit."),
+    ErrorKind("PAYLOAD_TOO_LARGE", 413, False, "The request body is larger than the limit."),
     ErrorKind("UNSUPPORTED_MEDIA_TYPE", 415, False, "Unsupported media type."),
+    ErrorKind("WEAK_PASSWORD", 422, False, "The password is too easy to guess or cannot be used."),
     ErrorKind("INVALID_PDF", 422, False, "The file is not a readable PDF."),
     ErrorKind("ENCRYPTED_PDF", 422, False, "The PDF is protected by a password."),
     ErrorKind("PDF_TOO_COMPLEX", 422, False, "The PDF is too complex to parse in time."),
+    ErrorKind("PDF_TOO_MANY_PAGES", 422, False, "The PDF has more pages than a job may have."),
+    ErrorKind("TOO_MANY_CHUNKS", 422, False, "The job would have more chunks than allowed."),
+    ErrorKind(
+        "PDF_AMPLIFICATION", 422, False, "The chunk files would be too large for the PDF's size."
+    ),
     ErrorKind("NO_TEXT", 422, False, "The pages contain no extractable text."),
     ErrorKind("UNKNOWN_PROCESSOR", 400, False, "Unknown processor."),
     ErrorKind("RATE_LIMITED", 429, True, "Too many requests; slow down."),
+    ErrorKind(
+        "TOO_MANY_ACTIVE_JOBS", 429, True, "Too many unfinished jobs; wait for one to finish."
+    ),
+    ErrorKind(
+        "TOO_MANY_QUEUED_CHUNKS", 429, True, "Too many chunks waiting; wait for some to finish."
+    ),
+    ErrorKind("TOO_MANY_USER_STREAMS", 429, True, "You have too many live progress streams open."),
     ErrorKind("QUOTA_EXHAUSTED", 429, True, "The processor's quota is exhausted."),
     ErrorKind("LLM_TIMEOUT", 504, True, "The language model did not answer in time."),
     ErrorKind("LLM_BAD_OUTPUT", 502, True, "The language model answered badly."),

@@ -57,7 +57,10 @@ def build_driver_app(services: Services) -> APIFlask:
 
 def bench_user() -> User:
     existing = db.session.scalar(select(User).where(User.email == "bench@example.com"))
-    return existing or users.register_user("bench@example.com", "bench password 123")
+    # An operator: the bench leaves more jobs unfinished than a user may (QUIRE_MAX_ACTIVE_JOBS).
+    return existing or users.register_user(
+        "bench@example.com", "bench password 123", role="operator"
+    )
 
 
 def submit(pdf: bytes | Path, **options: Any) -> str:

@@ -28,7 +28,8 @@ BIN = Path(sys.executable).parent
 PG_HOST = os.environ.get("QUIRE_BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("QUIRE_BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("QUIRE_BENCH_PG_USER", "postgres")
-BENCH_DB = "quire_bench"
+# Two people benchmarking on one Postgres give each run its own name (quire_bench_*).
+BENCH_DB = os.environ.get("QUIRE_BENCH_DB", "quire_bench")
 PROFILE_ENV = "QUIRE_BENCH_PROFILE"
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ def pg_url(database: str) -> str:
 
 def recreate_database(name: str) -> str:
     """Drop and create one of the bench's own databases; returns its URL."""
-    if not name.startswith(BENCH_DB):
-        raise ValueError(f"the bench only owns databases named {BENCH_DB}*: {name}")
+    if not name.startswith("quire_bench"):
+        raise ValueError(f"the bench only owns databases named quire_bench*: {name}")
     with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -56,8 +57,8 @@ def recreate_database(name: str) -> str:
 
 
 def drop_database(name: str) -> None:
-    if not name.startswith(BENCH_DB):
-        raise ValueError(f"the bench only owns databases named {BENCH_DB}*: {name}")
+    if not name.startswith("quire_bench"):
+        raise ValueError(f"the bench only owns databases named quire_bench*: {name}")
     with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -103,7 +104,7 @@ class Services:
             "DATABASE_URL": self.database_url,
             "CELERY_BROKER_URL": f"{self.redis_url}/0",
             "CELERY_RESULT_BACKEND": f"{self.redis_url}/1",
-            "SECRET_KEY": "bench-secret",
+            "SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
             "JWT_SECRET_KEY": "bench-jwt-secret-0123456789abcdef0123456789",
             "QUIRE_DATA_DIR": str(self.data_dir),
             "QUIRE_MAX_RETRIES": "0",

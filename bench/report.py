@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,17 +40,31 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class KeptSection:
+    """A section of the existing file that this run did not measure, kept verbatim."""
+
+    title: str
+    rows: list[str]  # its lines of the summary table
+    body: list[str]  # from its "## title" line to the next section
+
+
 @dataclass
 class Report:
     command: str
     quick: bool
     sections: list[Section] = field(default_factory=list)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # A run of some scenarios only (--only) keeps the others' numbers from the file.
+    kept: list[KeptSection] = field(default_factory=list)
+    kept_from: str | None = None
 
     def write(self, path: Path, elapsed: float) -> None:
         path.write_text(self.render(elapsed), encoding="utf-8")
 
     def render(self, elapsed: float) -> str:
+        measured = {section.title for section in self.sections}
+        kept = [k for k in self.kept if k.title not in measured]
         lines = [
             "# Benchmarks",
             "",
@@ -63,13 +78,25 @@ class Report:
             f"* command: `{self.command}`" + (" (**quick**: reduced sizes)" if self.quick else ""),
             *machine_lines(),
             f"* versions: {versions()}",
+        ]
+        if kept:
+            titles = ", ".join(k.title.split(" ", 1)[0].rstrip(".") for k in kept)
+            lines.append(
+                f"* sections {titles} were not run this time: kept from the file's "
+                f"previous run ({self.kept_from or 'date unknown'})"
+            )
+        lines += [
             "",
             "## Summary",
             "",
             "| scenario | case | Quire | baseline | ratio | target | verdict |",
             "|---|---|---|---|---|---|---|",
         ]
-        for section in self.sections:
+        ordered = sorted([*self.sections, *kept], key=lambda s: _order(s.title))
+        for section in ordered:
+            if isinstance(section, KeptSection):
+                lines += section.rows
+                continue
             for row in section.rows:
                 target = f"≤ {row.target:.2f}×" if row.target is not None else ""
                 ratio = f"{row.ratio:.2f}×" if abs(row.ratio) >= 0.01 else f"{row.ratio:.4f}×"
@@ -78,10 +105,47 @@ class Report:
                     f"| {section.title} | {row.case} | {row.quire} | {row.baseline} "
                     f"| {ratio} | {target} | {row.verdict} |"
                 )
-        for section in self.sections:
+        for section in ordered:
+            if isinstance(section, KeptSection):
+                lines += ["", *section.body]
+                continue
             lines += ["", f"## {section.title}", "", section.method, "", section.baseline, ""]
             lines += [f"* {note}" for note in section.notes]
         return "\n".join(lines).rstrip() + "\n"
+
+
+def _order(title: str) -> tuple[int, str]:
+    number = re.match(r"(\d+)\.", title)
+    return (int(number.group(1)) if number else 999, title)
+
+
+def read_kept(path: Path) -> tuple[list[KeptSection], str | None]:
+    """The sections of an existing benchmarks file, and the date of the run that wrote it."""
+    if not path.exists():
+        return [], None
+    text = path.read_text(encoding="utf-8")
+    date = re.search(r"^\* date: ([^;\n]+)", text, re.MULTILINE)
+    rows: dict[str, list[str]] = {}
+    bodies: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in text.rstrip().splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            if current not in ("Run", "Summary"):
+                bodies[current] = [line]
+            continue
+        if current == "Summary" and line.startswith("| ") and not line.startswith("| scenario"):
+            rows.setdefault(line.split("|")[1].strip(), []).append(line)
+        elif current in bodies:
+            bodies[current].append(line)
+    kept = [KeptSection(title, rows.get(title, []), _trim(body)) for title, body in bodies.items()]
+    return kept, date.group(1).strip() if date else None
+
+
+def _trim(body: list[str]) -> list[str]:
+    while body and not body[-1].strip():
+        body = body[:-1]
+    return body
 
 
 def machine_lines() -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.context import Context
 from bench.infra import BENCH_DB, ROOT, Services, drop_database, recreate_database, redis_server
-from bench.report import Report, Section
+from bench.report import Report, Section, read_kept
 
 SCENARIOS = {
     "orchestration": "bench.scenarios.orchestration",
@@ -24,6 +24,7 @@ SCENARIOS = {
     "upload": "bench.scenarios.upload_memory",
     "scaling": "bench.scenarios.scaling",
     "local": "bench.scenarios.local_throughput",
+    "segmentation": "bench.scenarios.segmentation_gold",
 }
 
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     report = Report(command=command.strip(), quick=args.quick)
+    if args.only:
+        # A partial run rewrites only its own sections; the others keep their numbers.
+        report.kept, report.kept_from = read_kept(args.out)
     args.cache.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     failed = False

@@ -18,7 +18,6 @@ import psycopg
 import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
-from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 from pypdf import PdfWriter
 from sqlalchemy import select, text
@@ -27,7 +26,7 @@ from backend import create_app
 from backend.extensions import db
 from backend.models import JobChunk, User
 from backend.pipeline import processors
-from backend.services import users
+from backend.services import tokens, users
 from tests.fakes.processors import Script, ScriptedProcessor
 
 PG_HOST = os.environ.get("QUIRE_TEST_PG_HOST", "127.0.0.1")
@@ -71,8 +70,14 @@ def dispose(flask_app: APIFlask) -> None:
         db.engine.dispose()
 
 
+# Per-user quotas off unless a test asks: many tests leave a dozen jobs of one
+# user queued (nothing consumes them). tests/security/ runs with the real caps.
+NO_USER_QUOTAS = {"max_active_jobs": 0, "max_queued_chunks": 0}
+
+
 def build_app(database_url: str, data_dir: Path, **overrides: Any) -> APIFlask:
-    app = create_app({"database_url": database_url, "data_dir": data_dir, **overrides})
+    settings = {"database_url": database_url, "data_dir": data_dir, **NO_USER_QUOTAS, **overrides}
+    app = create_app(settings)
     with app.app_context():
         upgrade(directory=str(app.extensions["migrate"].directory))
     return app
@@ -112,7 +117,9 @@ def make_user(app: APIFlask) -> Any:
     def _make(email: str, role: str = "user") -> tuple[int, dict[str, str]]:
         with app.app_context():
             user: User = users.register_user(email, "correct horse battery", role=role)
-            token = create_access_token(identity=str(user.id))
+            # Registering gives no tokens: start a session as a login does (without
+            # checking the password again: one scrypt per user is enough for a fixture).
+            token = tokens.start_session(user).access_token
             return user.id, {"Authorization": f"Bearer {token}"}
 
     return _make

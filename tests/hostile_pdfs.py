@@ -8,6 +8,7 @@ each file is broken.
 from __future__ import annotations
 
 import io
+import random
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -199,6 +200,81 @@ def encrypted_user_password() -> bytes:
 def encrypted_owner_password_only() -> bytes:
     """AES-256 with an empty user password: print/copy restrictions only, readable."""
     return _encrypted("")
+
+
+def page_referenced_many_times(times: int = 20_000, declared: int | None = None) -> bytes:
+    """One text page listed ``times`` times in its page tree (about 120 KB for 20,000).
+
+    A reader sees ``times`` pages; with one page per chunk, as many chunks and tasks.
+    ``declared``: the ``/Count`` the tree claims instead (a file that lies about it).
+    """
+    kids = b" ".join([b"3 0 R"] * times)
+    count = times if declared is None else declared
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+            _page(b"5 0 R"),
+            _FONT,
+            _hello(),
+        ]
+    )
+
+
+def pages_sharing_one_image(pages: int = 200, image_kb: int = 900) -> bytes:
+    """``pages`` text pages that all draw one incompressible ``image_kb`` KB image.
+
+    The file holds the image once; every chunk file must hold a copy of it.
+    """
+    side = int((image_kb * 1024) ** 0.5)
+    pixels = random.Random(12).randbytes(side * side)  # noise: no filter shrinks it
+    image = stream(
+        pixels,
+        b" /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8" % (side, side),
+    )
+    draw = stream(b"q 100 0 0 100 0 0 cm /Im1 Do Q BT /F1 12 Tf 20 200 Td (Une page.) Tj ET")
+    resources = b"<< /Font << /F1 3 0 R >> /XObject << /Im1 4 0 R >> >>"
+    first_page = 6
+    kids = b" ".join(b"%d 0 R" % (first_page + i) for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        _FONT,
+        image,
+        draw,
+    ]
+    objects += [_page(b"5 0 R", resources) for _ in range(pages)]
+    return raw_pdf(objects)
+
+
+# Closes a double-quoted HTML attribute and adds one that runs when the element
+# takes focus (which ``autofocus`` makes it do at once): the stored-XSS probe.
+ATTRIBUTE_BREAKOUT = b'"> autofocus onfocus="window.__xss=1" x="'
+
+
+def parser_message_injection(broken_pages: int = 3, readable_pages: int = 0) -> bytes:
+    """Pages whose content stream makes pypdf's error message quote the stream itself.
+
+    A stray ``)`` is an "Invalid Elementary Object", reported with the bytes
+    after it: an :data:`ATTRIBUTE_BREAKOUT` there lands in the page's error, and
+    from there in the chunk's ``last_error`` (every page broken: the chunk fails)
+    or its ``page_errors`` (``readable_pages`` after them: the chunk succeeds).
+    """
+    broken = stream(b"BT /F1 12 Tf 20 200 Td (Bonjour) Tj ET )" + ATTRIBUTE_BREAKOUT)
+    total = broken_pages + readable_pages
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(total))
+    pages = [_page(b"3 0 R")] * broken_pages + [_page(b"4 0 R")] * readable_pages
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % total,
+            broken,
+            _hello(),
+            *[page.replace(b"/F1 4 0 R", b"/F1 %d 0 R" % (5 + total)) for page in pages],
+            _FONT,
+        ]
+    )
 
 
 @dataclass(frozen=True)

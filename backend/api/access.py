@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask_jwt_extended import get_jwt_identity
+from flask_jwt_extended import get_current_user
 
 from backend.errors import QuireError
 from backend.extensions import db
@@ -12,8 +12,8 @@ from backend.models import Job, User
 
 
 def current_user() -> User:
-    identity = get_jwt_identity()
-    user = db.session.get(User, int(identity)) if identity is not None else None
+    # Loaded (and ``sub`` validated) by the user_lookup_loader of backend/api/token_checks.py.
+    user: User | None = get_current_user()
     if user is None:
         raise QuireError("UNAUTHORIZED", "the token's user no longer exists")
     return user

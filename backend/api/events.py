@@ -9,6 +9,7 @@ from a query per stream.
 
 Each open stream holds one server thread: run gunicorn with
 ``--worker-class gthread --threads N`` and keep ``QUIRE_SSE_MAX_STREAMS`` below N.
+One user may hold ``QUIRE_SSE_MAX_STREAMS_PER_USER`` of them in each process.
 """
 
 from __future__ import annotations
@@ -60,14 +61,16 @@ def stream(subscription: Subscription, keepalive: float) -> Iterator[str]:
     security="BearerAuth",
     responses={
         200: "text/event-stream of progress events, keep-alive comments and a final end event",
+        429: "TOO_MANY_USER_STREAMS: the caller holds their share of this process's streams",
         503: "TOO_MANY_STREAMS (with Retry-After)",
     },
 )
 def job_events(job_id: str) -> Response:
-    job = job_for(current_user(), job_id)
+    user = current_user()
+    job = job_for(user, job_id)
     # The hub's thread outlives this request: give it the app, not the context-bound proxy.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    subscription = hub_for(app).subscribe(job.id)
+    subscription = hub_for(app).subscribe(job.id, user.id)
     settings = current_app.extensions["quire_settings"]
     response = Response(stream(subscription, settings.sse_keepalive_seconds), mimetype=EVENT_STREAM)
     # A client that leaves before the first event never starts the generator, so its

@@ -6,6 +6,14 @@ it starts on, and every format says which pages are missing when the job is
 empty, so a reader keeps sentences apart with one test), a ``missing pages``
 sheet in xlsx, the ``missing_pages`` fields in json, and for all of them the
 ``X-Quire-Missing-Pages`` response header.
+
+Sentences are the PDF author's text, and a spreadsheet runs a cell that starts
+with ``=``, ``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(…)`` sends the
+reader's click anywhere; DDE formulas can run programs). So csv cells that start
+with one of those, a tab or a carriage return get a leading ``'``, which
+spreadsheets read as "this is text" (OWASP's advice), and every xlsx text cell
+is written as a string, never a formula: xlsx has a type per cell, so its text
+stays exact. json and txt are not spreadsheets and stay exact too.
 """
 
 from __future__ import annotations
@@ -18,11 +26,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 FORMATS = ("json", "txt", "csv", "xlsx")
 CSV_HEADER = ("index", "page", "sentence")
 MISSING_SHEET = "missing pages"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What makes a spreadsheet read a cell as a formula (a tab or CR may precede one).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -69,15 +80,37 @@ def _missing_rows(document: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def as_text_cell(value: Any) -> Any:
+    """A csv cell a spreadsheet cannot run: ``'`` before a leading formula trigger."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def as_csv(document: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    for index, sentence in enumerate(document["sentences"], start=1):
-        writer.writerow([index, sentence["page"], sentence["text"]])
+    rows: list[list[Any]] = [
+        [index, sentence["page"], sentence["text"]]
+        for index, sentence in enumerate(document["sentences"], start=1)
+    ]
     for pages, code, message in _missing_rows(document):
-        writer.writerow(["", pages, f"[missing: pages {pages}, {code}: {message}]"])
+        rows.append(["", pages, f"[missing: pages {pages}, {code}: {message}]"])
+    writer.writerows([as_text_cell(value) for value in row] for row in rows)
     return out.getvalue()
+
+
+def _append(sheet: Worksheet, row: tuple[Any, ...] | list[Any]) -> None:
+    """``sheet.append`` whose text cells are strings even when they start with ``=``.
+
+    openpyxl turns a value starting with ``=`` into a formula (``data_type`` "f",
+    written as ``<f>``); setting the type back to "s" writes it as plain text.
+    """
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def as_xlsx(document: dict[str, Any]) -> bytes:
@@ -85,18 +118,18 @@ def as_xlsx(document: dict[str, Any]) -> bytes:
     sheet = book.active
     assert sheet is not None  # a new workbook always has one sheet
     sheet.title = "sentences"
-    sheet.append(CSV_HEADER)
+    _append(sheet, CSV_HEADER)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index, sentence in enumerate(document["sentences"], start=1):
-        sheet.append([index, sentence["page"], sentence["text"]])
+        _append(sheet, [index, sentence["page"], sentence["text"]])
     sheet.column_dimensions["C"].width = 100
     sheet.freeze_panes = "A2"
     if document.get("missing_pages"):
         missing = book.create_sheet(MISSING_SHEET)
-        missing.append(("pages", "error_code", "error"))
+        _append(missing, ("pages", "error_code", "error"))
         for row in _missing_rows(document):
-            missing.append(row)
+            _append(missing, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

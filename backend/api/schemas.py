@@ -31,6 +31,8 @@ ERROR_SCHEMA = {
 
 # Past this, OFFSET overflows Postgres's bigint (and no one pages that far).
 MAX_PAGE = 1_000_000
+# Postgres ``integer``: a larger id from a client is refused (400), never sent (500).
+MAX_DB_INT = 2**31 - 1
 
 
 class RegisterIn(Schema):
@@ -57,10 +59,23 @@ class TokensOut(Schema):
     user = Nested(UserOut)
 
 
-class AccessTokenOut(Schema):
+class TokenPairOut(Schema):
+    """A refresh's answer: the next pair of the session (the old refresh token is spent)."""
+
     access_token = String()
+    refresh_token = String()
     token_type = String()
     expires_in = Integer()
+
+
+class RegisterAcceptedOut(Schema):
+    """The same answer for a new and a taken email (no account enumeration)."""
+
+    message = String()
+
+
+class LogoutIn(Schema):
+    refresh_token = String(validate=[Length(min=1, max=4096), NO_NUL])
 
 
 class JobCreateIn(Schema):
@@ -184,6 +199,11 @@ class ChunkOut(Schema):
     attempts = Integer()
     last_error_code = String(allow_none=True)
     last_error = String(allow_none=True)
+    page_errors = Dict(
+        keys=String(),
+        values=String(),
+        metadata={"description": "a successful chunk's pages that could not be read, and why"},
+    )
     retryable = Boolean()
     sentence_count = Integer(allow_none=True)
     fallback = String(
@@ -203,7 +223,9 @@ class ChunkListOut(Schema):
 
 
 class RetryIn(Schema):
-    chunk_ids = List(Integer(validate=Range(min=0)), load_default=None, validate=Length(max=10000))
+    chunk_ids = List(
+        Integer(validate=Range(0, MAX_DB_INT)), load_default=None, validate=Length(max=10000)
+    )
     force = Boolean(load_default=False)
 
 

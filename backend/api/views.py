@@ -93,6 +93,8 @@ def chunk_view(chunk: JobChunk, fallback_ids: Container[int] = ()) -> dict[str, 
         "attempts": chunk.attempts,
         "last_error_code": chunk.last_error_code,
         "last_error": chunk.last_error,
+        # (A result moved to the blob store keeps no metadata in its pointer.)
+        "page_errors": (result.get("metadata") or {}).get("page_errors") or {},
         "retryable": chunk.error_retryable,
         "sentence_count": (
             # A result moved to the blob store keeps its count in the pointer.

@@ -5,6 +5,10 @@ from the file ``quire login`` writes (``$QUIRE_CONFIG_DIR`` or
 ``~/.config/quire``, ``credentials.json``, mode 600). Every API error is raised
 as ``RemoteError`` with the contract's code, so commands print the same codes
 the API documents.
+
+The file also keeps the session's refresh token: when the access token has
+expired (401), the next call refreshes once and stores the rotated pair, since a
+refresh token is spent by its use (presenting it again would revoke the session).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,8 @@ import requests
 from backend.cli.sse import Event, lines_of, parse_events
 
 DEFAULT_URL = "http://127.0.0.1:5000"
+# A 401 on these is the answer itself, not an expired access token.
+NO_REFRESH = frozenset({"/auth/login", "/auth/refresh"})
 TIMEOUT = 30.0
 
 
@@ -42,13 +48,27 @@ def config_dir() -> Path:
     return Path(base) / "quire"
 
 
-def save_credentials(url: str, token: str, email: str) -> Path:
-    path = config_dir() / "credentials.json"
+def credentials_path() -> Path:
+    return config_dir() / "credentials.json"
+
+
+def save_credentials(url: str, token: str, email: str, refresh_token: str = "") -> Path:
+    path = credentials_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)  # a bearer token: readable by its owner only
-    path.write_text(json.dumps({"url": url, "token": token, "email": email}), encoding="utf-8")
+    path.chmod(0o600)  # bearer tokens: readable by their owner only
+    stored = {"url": url, "token": token, "email": email, "refresh_token": refresh_token}
+    path.write_text(json.dumps(stored), encoding="utf-8")
     return path
+
+
+def forget_credentials() -> bool:
+    """Delete the stored tokens; False if there were none."""
+    try:
+        credentials_path().unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def load_credentials() -> dict[str, str]:
@@ -63,8 +83,11 @@ def load_credentials() -> dict[str, str]:
 @dataclass
 class Remote:
     url: str
-    token: str | None
+    token: str | None = field(repr=False)
     session: requests.Session
+    # Set when the tokens came from the credentials file: a refresh rewrites it.
+    refresh_token: str | None = field(default=None, repr=False)
+    email: str = ""
 
     @classmethod
     def from_environment(cls, url: str | None = None, need_token: bool = True) -> Remote:
@@ -73,7 +96,9 @@ class Remote:
         token = os.environ.get("QUIRE_TOKEN") or stored.get("token")
         if need_token and not token:
             raise click.UsageError("no token: run `quire login` or set QUIRE_TOKEN (and QUIRE_URL)")
-        return cls(base.rstrip("/"), token, requests.Session())
+        from_file = not os.environ.get("QUIRE_TOKEN") and token == stored.get("token")
+        refresh = (stored.get("refresh_token") or None) if from_file else None
+        return cls(base.rstrip("/"), token, requests.Session(), refresh, stored.get("email", ""))
 
     def request(self, method: str, path: str, expected: int = 200, **kwargs: Any) -> Any:
         response = self.raw(method, path, **kwargs)
@@ -82,9 +107,16 @@ class Remote:
         return response.json() if response.content else None
 
     def raw(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        response = self._send(method, path, self.token, **kwargs)
+        if response.status_code == 401 and path not in NO_REFRESH and self._refresh():
+            response.close()
+            response = self._send(method, path, self.token, **kwargs)
+        return response
+
+    def _send(self, method: str, path: str, token: str | None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("timeout", TIMEOUT)
         try:
             return self.session.request(
@@ -92,6 +124,19 @@ class Remote:
             )
         except requests.ConnectionError:
             raise RemoteError("UNREACHABLE", f"no Quire server answers at {self.url}") from None
+
+    def _refresh(self) -> bool:
+        """Trade the stored refresh token for the next pair and store it; False if refused."""
+        if not self.refresh_token:
+            return False
+        response = self._send("POST", "/auth/refresh", self.refresh_token)
+        if response.status_code != 200:
+            self.refresh_token = None  # spent or revoked: `quire login` again
+            return False
+        tokens = response.json()
+        self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
+        save_credentials(self.url, tokens["access_token"], self.email, tokens["refresh_token"])
+        return True
 
     def events(self, job_id: str) -> Iterator[Event]:
         """The job's SSE stream, until the server ends it."""

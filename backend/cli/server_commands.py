@@ -1,4 +1,4 @@
-"""``quire login|submit|jobs|status|chunks|retry|cancel|result|watch``: a running server.
+"""``quire login|logout|submit|jobs|status|chunks|retry|cancel|result|watch``: a running server.
 
 Exit codes: 0 done (or the command did what it was asked), 1 failed (job failed or
 cancelled, or an API error), 2 usage (bad arguments, no token), 3 partial.
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from backend.cli.remote import Remote, RemoteError, error_of, save_credentials
+from backend.cli.remote import Remote, RemoteError, error_of, forget_credentials, save_credentials
 
 EXIT_CODES = {"completed": 0, "partial": 3, "failed": 1, "cancelled": 1, "deleted": 1}
 TERMINAL = frozenset(EXIT_CODES)
@@ -50,10 +50,26 @@ def login(url: str, email: str, password: str) -> None:
     """Log in to a Quire server and remember the token."""
     remote = Remote(url.rstrip("/"), None, Remote.from_environment(url, False).session)
     tokens = remote.request("POST", "/auth/login", json={"email": email, "password": password})
-    path = save_credentials(remote.url, tokens["access_token"], email)
+    path = save_credentials(remote.url, tokens["access_token"], email, tokens["refresh_token"])
     console.print(
         f"logged in to {remote.url} as {email} ({tokens['user']['role']}); token in {path}"
     )
+
+
+@click.command("logout")
+def logout() -> None:
+    """End the session on the server (its tokens are revoked) and forget the tokens."""
+    remote = Remote.from_environment()
+    body = {"refresh_token": remote.refresh_token} if remote.refresh_token else {}
+    try:
+        remote.request("POST", "/auth/logout", expected=204, json=body)
+        outcome = "session revoked"
+    except RemoteError as exc:
+        if exc.status != 401:
+            raise
+        outcome = "the session had already ended"  # expired or revoked: nothing to revoke
+    forget_credentials()
+    console.print(f"logged out of {remote.url} ({outcome})")
 
 
 @click.command("submit")
@@ -271,4 +287,4 @@ def follow_job(remote: Remote, job_id: str) -> str:
     return final
 
 
-SERVER_COMMANDS = (login, submit, list_jobs, status, chunks, retry, cancel, result, watch)
+SERVER_COMMANDS = (login, logout, submit, list_jobs, status, chunks, retry, cancel, result, watch)

@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Models never commit: services do."""
 
 from backend.models.audit import AuditLog
+from backend.models.auth_token import RefreshToken, TokenRevocation
 from backend.models.cache import ResultCacheEntry
 from backend.models.chunk import ChunkStatus, JobChunk
 from backend.models.job import Job, JobStatus, PersistenceStatus
@@ -13,6 +14,8 @@ __all__ = [
     "JobChunk",
     "JobStatus",
     "PersistenceStatus",
+    "RefreshToken",
     "ResultCacheEntry",
+    "TokenRevocation",
     "User",
 ]

@@ -54,3 +54,21 @@ class PdfTooComplexError(PermanentError):
 
 class NoTextError(PermanentError):
     code = "NO_TEXT"
+
+
+class PdfTooManyPagesError(PermanentError):
+    """More pages than one job may have (``QUIRE_MAX_PAGES``)."""
+
+    code = "PDF_TOO_MANY_PAGES"
+
+
+class TooManyChunksError(PermanentError):
+    """The chosen chunking makes more chunks than one job may have (``QUIRE_MAX_CHUNKS``)."""
+
+    code = "TOO_MANY_CHUNKS"
+
+
+class PdfAmplificationError(PermanentError):
+    """The chunk files grew past N times the source (``QUIRE_MAX_AMPLIFICATION``)."""
+
+    code = "PDF_AMPLIFICATION"

@@ -1,97 +1,126 @@
-"""French-aware sentence segmentation, and splitting of long sentences.
+"""French-aware sentence segmentation.
 
 Segmentation works on cleaned text (see :mod:`backend.pipeline.clean`) where a
 newline is a hard break: a sentence always starts after one. Elsewhere a
-sentence ends after a token whose text ends in ``.``, ``!``, ``?`` or ``…``
-(possibly followed by closing ``»`` ``”`` ``)`` as part of the token or as
-tokens of their own) when the next word starts with a capital, a digit, an
-opening guillemet or a dialogue dash. So ``« Viens ! » cria-t-il.`` and
+sentence may end after a token whose text ends in ``.``, ``!``, ``?`` or ``…``
+(possibly followed by closing ``»`` ``”`` ``)`` as part of the token or as up
+to two tokens of their own); it does when the next word starts with a capital,
+a digit, an opening guillemet or a dialogue dash (``—``, ``–``, or a lone
+``-`` as in lists and hyphen-set dialogue). So ``« Viens ! » cria-t-il.`` and
 ``Et puis… rien.`` stay whole, and ``« Bonjour, dit-il. » Il partit.`` is two
-sentences. A period does not end a sentence after a known abbreviation
-(``M.``, ``Mme.``, ``p.``, ``cf.``, ``J.-C.``...) or a single capital initial
-(``J. Verne``); a number such as ``3.14`` is one token and never splits.
+sentences. After a plain period (not an ellipsis, not inside closing quotes) a
+lower-case word starts a sentence too: ``… de l'Afrique. il faut …`` is two,
+as in unedited web and press text, while ``« Viens. » dit-elle`` keeps its
+incise. A period does not end a sentence after a known abbreviation (``M.``,
+``Mme.``, ``p.``, ``cf.``, ``J.-C.``...) or a single capital initial
+(``J. Verne``); ``etc.`` ends one only before a capital; a number such as
+``3.14`` is one token and never splits; a list number (``1.``, ``iii.``) right
+after a sentence end or at the start of a line opens the item instead of
+ending a sentence (``… son pays. 1. À partir …``).
 
-Every decision looks only at the tokens around the boundary (two back, two
+Every decision looks only at the tokens around the boundary (one back, two
 ahead), never at a running state such as "inside quotes": text that starts
 mid-sentence segments exactly like the same text read from further back.
 
-"Words" are whitespace-separated tokens. :func:`split_long` counts only tokens
-that contain a letter or a digit toward ``max_words``; lone punctuation (``—``,
-``»``, ``!``) rides along with its neighbours.
+Candidates are found with one compiled regex over each line; only the few
+tokens that end in sentence punctuation reach Python code. Scores against the
+Universal Dependencies French gold are in docs/processors.md.
+
+:func:`split_long` and :func:`count_words` live in :mod:`backend.pipeline.pieces`
+and are re-exported here.
 """
 
 from __future__ import annotations
 
 import re
 
-_TERMINALS = ".!?…"
+from backend.pipeline.pieces import ABBREVIATIONS, count_words, is_abbreviation, split_long
+
+__all__ = [
+    "ABBREVIATIONS",
+    "count_words",
+    "sentence_spans",
+    "split_long",
+    "split_sentences",
+]
+
 _CLOSERS = "»”\"')]’"
 _OPENERS = "«“\"([‘'—–-"
-_TRAILING = frozenset(_CLOSERS + ".!?…,;:")
-_DASHES = frozenset({"—", "–"})
+_CLOSER_CLASS = re.escape(_CLOSERS)
 
-# fmt: off
-ABBREVIATIONS = frozenset({
-    "m", "mm", "mme", "mmes", "mlle", "mlles", "mgr", "me", "dr", "pr", "st", "ste", "sts",
-    "p", "pp", "cf", "av", "apr", "vol", "chap", "ch", "éd", "ed", "fig", "env", "art",
-    "coll", "hab", "bd", "boul", "cie", "ex", "t", "nº",
-})
-_INITIALS = re.compile(r"(?:[A-ZÀ-Ý]\.-?)*[A-ZÀ-Ý]")
-
-_CONJUNCTIONS = frozenset({
-    "et", "mais", "ou", "donc", "or", "ni", "car", "puis", "qui", "que", "quand", "lorsque",
-    "puisque", "parce", "tandis", "comme", "si",
-})
-_ELIDED = ("qu'", "qu’", "lorsqu'", "lorsqu’", "puisqu'", "puisqu’")
-# "que" right after these is part of a locution ("parce que", "alors que"):
-# the clause starts one word earlier, so cutting before "que" reads badly.
-_QUE_LOCUTIONS = frozenset({
-    "parce", "alors", "bien", "afin", "tandis", "pendant", "avant", "après", "dès", "depuis",
-    "sans", "pour", "ainsi", "même", "de", "à",
-})
-# fmt: on
-
-# split_long's costs: a piece, a cut by kind, and imbalance (see _cut_cost).
-_PIECE_COST = 3.0
-_HARD_CUT = 12.0
-_FORBIDDEN_CUT = 60.0
-_BALANCE = 0.15
-_SHORT_PIECE = 8.0
+# A token ending in sentence punctuation (closers may follow, attached or as up
+# to two lone tokens), and that token's end: group 1 the token, group 2 the
+# lone closers.
+_CANDIDATE = re.compile(
+    rf"(?<!\S)(\S*?[.!?…;][{_CLOSER_CLASS}]*)((?:\s+[{_CLOSER_CLASS}]+){{0,2}})(?!\S)"
+)
+# The next token and the one after it.
+_NEXT = re.compile(r"\s*(\S+)(?:\s+(\S+))?")
+_LINE = re.compile(r"[^\n]+")
+_TOKEN = re.compile(r"\S+")
+_ALL_TRAILING = re.compile(rf"[{_CLOSER_CLASS}.!?…,;:]+")
+_LIST_NUMBER = re.compile(r"[(\[]?(?:\d{1,2}|[ivxIVX]{1,4})[.)]")
+_DIALOGUE = frozenset({"—", "–", "-"})
+# Abbreviations that may end a sentence: they split before a capital (that
+# rule is the old one) but not before a lower-case word ("etc. et puis").
+_MAY_END = frozenset({"etc", "cf", "resp", "ibid", "op", "cit", "c.-à-d", "c-à-d", "i.e", "e.g"})
 
 
-def _is_closers(token: str) -> bool:
-    return all(ch in _CLOSERS for ch in token)
-
-
-def _is_abbreviation(core: str) -> bool:
-    if core.endswith(".."):
-        return False  # an ellipsis written with periods
-    stem = core[:-1].lstrip(_OPENERS)
-    return stem.casefold() in ABBREVIATIONS or bool(_INITIALS.fullmatch(stem))
-
-
-def _starts_sentence(tokens: list[str], k: int) -> bool:
-    head = tokens[k].lstrip(_OPENERS)
-    if not head:  # a lone « or —: look at the word it opens
-        if tokens[k] in _DASHES or tokens[k].startswith("«"):
+def _starts_sentence(word: str, after: str | None) -> bool:
+    """Does the token ``word`` (followed by ``after``) open a sentence?"""
+    head = word.lstrip(_OPENERS)
+    if not head:  # a lone « or dash: look at the word it opens
+        if word in _DIALOGUE or word.startswith("«"):
             return True
-        head = tokens[k + 1].lstrip(_OPENERS) if k + 1 < len(tokens) else ""
+        head = after.lstrip(_OPENERS) if after else ""
     return head[:1].isupper() or head[:1].isdigit()
 
 
-def _ends_sentence(tokens: list[str], i: int) -> bool:
-    """Does a sentence end after ``tokens[i]`` (given ``tokens[i + 1]`` exists)?"""
-    if all(ch in _TRAILING for ch in tokens[i + 1]):
+def _list_number_opens(text: str, line_start: int, token_start: int, core: str) -> bool:
+    """Is ``core`` a list number (``2.``, ``iii)``) opening an item, not a sentence end?"""
+    if not _LIST_NUMBER.fullmatch(core):
+        return False
+    end = token_start
+    while end > line_start and text[end - 1].isspace():
+        end -= 1
+    if end == line_start:
+        # After a hard break, a known sentence start; the text's own start is
+        # not known to be one (a chunk may start reading mid-sentence).
+        return line_start > 0
+    while end > line_start and text[end - 1] in _CLOSERS:
+        end -= 1
+    return text[end - 1] in ".!?…;:"
+
+
+def _ends_sentence(
+    text: str, line_start: int, candidate: re.Match[str], nxt: re.Match[str]
+) -> bool:
+    """Does a sentence end after ``candidate`` (a token ending in punctuation)?"""
+    word = nxt.group(1)
+    if _ALL_TRAILING.fullmatch(word):
         return False  # "!" or "»" after a word belongs to the same sentence
-    j = i
-    while j > max(0, i - 2) and _is_closers(tokens[j]):
-        j -= 1
-    core = tokens[j].rstrip(_CLOSERS)
-    if not core or core[-1] not in _TERMINALS:
+    token, lone = candidate.group(1), candidate.group(2)
+    core = token.rstrip(_CLOSERS)
+    if core[-1:] == ";":
+        # A capital after a semicolon, where French writes lower case, starts
+        # a new sentence (the gold agrees every time); so does a list number.
+        return word[:1].isupper() or bool(_LIST_NUMBER.fullmatch(word))
+    if not core or core[-1] not in ".!?…":
         return False
-    if core[-1] == "." and j == i and _is_abbreviation(core):
+    plain_period = core[-1] == "." and not lone
+    if plain_period and is_abbreviation(core):
         return False
-    return _starts_sentence(tokens, i + 1)
+    if _starts_sentence(word, nxt.group(2)):
+        return not _list_number_opens(text, line_start, candidate.start(1), core)
+    # A lower-case start: only after a plain period ending the token itself.
+    return (
+        plain_period
+        and core == token
+        and not core.endswith("..")
+        and word[:1].isalpha()
+        and core[:-1].lstrip(_OPENERS).casefold() not in _MAY_END
+        and not (len(core) == 2 and core[0].isalpha())  # "a." "b.": list letters, initials
+    )
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -100,95 +129,25 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     Offsets cover the first to the last character of the sentence's tokens,
     so ``text[start:end]`` never starts or ends with whitespace.
     """
-    matches = list(re.finditer(r"\S+", text))
-    tokens = [m.group() for m in matches]
     spans: list[tuple[int, int]] = []
-    first = 0
-    for i in range(len(matches)):
-        last = i + 1 == len(matches)
-        hard_next = not last and "\n" in text[matches[i].end() : matches[i + 1].start()]
-        if last or hard_next or _ends_sentence(tokens, i):
-            spans.append((matches[first].start(), matches[i].end()))
-            first = i + 1
+    for line in _LINE.finditer(text):
+        line_start, line_end = line.span()
+        first = _TOKEN.search(text, line_start, line_end)
+        if first is None:
+            continue
+        start = first.start()
+        for candidate in _CANDIDATE.finditer(text, start, line_end):
+            end = candidate.end()
+            nxt = _NEXT.match(text, end, line_end)
+            if nxt is None:
+                break  # the line's last token: the line end closes the sentence
+            if _ends_sentence(text, line_start, candidate, nxt):
+                spans.append((start, end))
+                start = nxt.start(1)
+        spans.append((start, len(text[line_start:line_end].rstrip()) + line_start))
     return spans
 
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text`` (see :func:`sentence_spans`), whitespace untouched."""
     return [text[start:end] for start, end in sentence_spans(text)]
-
-
-def count_words(text: str) -> int:
-    """Tokens that hold a letter or a digit: what ``max_words`` limits."""
-    return sum(1 for token in text.split() if _is_word(token))
-
-
-def _is_word(token: str) -> bool:
-    return any(ch.isalnum() for ch in token)
-
-
-def _cut_cost(prev: str, nxt: str) -> float:
-    """How good a place between ``prev`` and ``nxt`` is to cut a sentence."""
-    if all(ch in _TRAILING for ch in nxt) or (prev and all(ch in "«“(" for ch in prev)):
-        return _FORBIDDEN_CUT  # never strand "»" or "!" or leave "«" dangling
-    if prev.rstrip(_CLOSERS)[-1:] in (",", ";", ":") or nxt in _DASHES:
-        return 0.0
-    if prev.endswith(".") and _is_abbreviation(prev):
-        return _HARD_CUT + 6.0  # "M." | "Dupont" is the worst plain cut
-    if prev in _DASHES or prev.rstrip(_CLOSERS)[-1:] in tuple(_TERMINALS):
-        return 1.0
-    word = nxt.lstrip(_OPENERS).casefold()
-    if word == "que" or word.startswith(_ELIDED[:2]):
-        return _HARD_CUT if prev.casefold() in _QUE_LOCUTIONS else 3.0
-    if word in _CONJUNCTIONS or word.startswith(_ELIDED):
-        return 3.0
-    return _HARD_CUT
-
-
-def split_long(sentence: str, max_words: int) -> list[str]:
-    """Cut ``sentence`` into pieces of at most ``max_words`` words.
-
-    Cuts go preferably after ``,`` ``;`` ``:`` and before a dash, then before a
-    conjunction (et, mais, ou, donc, qui, que, lorsque, parce que...), and only
-    as a last resort between any two words; among the possible cuttings the
-    cheapest wins, a cost that also counts pieces and their imbalance.
-    Joining the pieces' tokens gives back the sentence's tokens exactly.
-    """
-    if max_words < 1:
-        raise ValueError("max_words must be at least 1")
-    tokens = sentence.split()
-    words = [0]
-    for token in tokens:
-        words.append(words[-1] + _is_word(token))
-    total = words[-1]
-    if total <= max_words:
-        return [" ".join(tokens)] if tokens else []
-    pieces_needed = -(-total // max_words)
-    target = total / pieces_needed
-    n = len(tokens)
-    inf = float("inf")
-    best = [inf] * (n + 1)
-    back = [0] * (n + 1)
-    best[0] = 0.0
-    for end in range(1, n + 1):
-        cut = 0.0 if end == n else _cut_cost(tokens[end - 1], tokens[end])
-        if end < n and not _is_word(tokens[end - 1]) and not _is_word(tokens[end]):
-            cut += 0.5  # between two punctuation tokens: prefer the word side
-        for start in range(end - 1, -1, -1):
-            count = words[end] - words[start]
-            if count > max_words:
-                break
-            if count == 0 or best[start] == inf:
-                continue
-            cost = best[start] + _PIECE_COST + cut + _BALANCE * (count - target) ** 2
-            if count < max_words / 3:
-                cost += _SHORT_PIECE  # "puis," alone reads as debris
-            if cost < best[end]:
-                best[end], back[end] = cost, start
-    pieces: list[str] = []
-    end = n
-    while end > 0:
-        start = back[end]
-        pieces.append(" ".join(tokens[start:end]))
-        end = start
-    return pieces[::-1]

@@ -18,6 +18,7 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
+from backend.pipeline import limits as work_limits
 from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError, PdfTooComplexError
 from backend.pipeline.sandbox import ParseLimits, run_limited
 from backend.pipeline.types import ChunkSpec
@@ -137,18 +138,25 @@ def split_pdf(
     pages_per_chunk: int,
     overlap: int,
     sink: Callable[[ChunkSpec, bytes], None],
+    caps: work_limits.WorkLimits | None = None,
 ) -> SplitOutcome:
     """Open ``source``, plan its chunks and hand each chunk's PDF to ``sink``.
 
     Raises :class:`InvalidPdfError` for a damaged file or one without pages and
-    :class:`EncryptedPdfError` for one that needs a user password.
+    :class:`EncryptedPdfError` for one that needs a user password; with ``caps``,
+    the errors of :mod:`backend.pipeline.limits` before the sink is given the
+    chunk that passes them (nothing at all for too many pages or chunks).
     """
+    caps = caps or work_limits.WorkLimits()
     reader = open_pdf(source)
     pages = page_count(reader)
     if pages == 0:
         raise InvalidPdfError("the PDF has no pages")
+    work_limits.check_plan(pages, pages_per_chunk, caps)
+    budget = work_limits.ChunkBudget(work_limits.source_size(source), caps)
     produced = []
     for spec, data in iter_chunk_pdfs(reader, plan_chunks(pages, pages_per_chunk, overlap)):
+        budget.add(len(data))
         sink(spec, data)
         produced.append((spec, len(data)))
     return SplitOutcome(page_count=pages, chunks=tuple(produced))
@@ -160,6 +168,7 @@ def split_pdf_limited(
     overlap: int,
     sink: Callable[[ChunkSpec, bytes], None],
     limits: ParseLimits,
+    caps: work_limits.WorkLimits | None = None,
 ) -> SplitOutcome:
     """:func:`split_pdf` in a child process bounded by ``limits``.
 
@@ -167,4 +176,4 @@ def split_pdf_limited(
     connection. Also raises :class:`PdfTooComplexError` when the parse runs out
     of time or memory. A split stopped midway may leave some chunk files behind.
     """
-    return run_limited(split_pdf, source, pages_per_chunk, overlap, sink, limits=limits)
+    return run_limited(split_pdf, source, pages_per_chunk, overlap, sink, caps, limits=limits)

@@ -14,7 +14,7 @@ from backend.models import Job, JobStatus, User
 from backend.models.job import PersistenceStatus
 from backend.models.types import utcnow
 from backend.pipeline.processors import available, not_configured
-from backend.services import dispatch, persistence, runtime
+from backend.services import dispatch, persistence, quotas, runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,10 @@ def printable_filename(name: str) -> str:
 def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions) -> Job:
     """Stream the upload to the blob store, commit the job, then publish its split.
 
-    Raises ``QuireError`` with ``PDF_TOO_LARGE``, ``INVALID_PDF`` or
-    ``UNKNOWN_PROCESSOR``; nothing is stored when it does.
+    Raises ``QuireError`` with ``PDF_TOO_LARGE``, ``INVALID_PDF``,
+    ``UNKNOWN_PROCESSOR``, a cap's code (``PDF_TOO_MANY_PAGES``,
+    ``TOO_MANY_CHUNKS``: 422) or a quota's (``TOO_MANY_ACTIVE_JOBS``,
+    ``TOO_MANY_QUEUED_CHUNKS``: 429); nothing is stored when it does.
     """
     missing = not_configured(options.processor)
     if missing:
@@ -75,6 +77,8 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
             f"unknown processor {options.processor!r}",
             {"available": available()},
         )
+    # Before a byte is stored: a user at a cap does not get to send 200 MB first.
+    quotas.check_room(owner)
     settings = runtime.settings()
     store = runtime.blobs()
     job_id = str(uuid.uuid4())
@@ -96,6 +100,14 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
             "the file is not a PDF (it does not start with %PDF-)",
             {"filename": filename},
         )
+    try:
+        expected_chunks = quotas.check_declared(store.local_path(key), options.pages_per_chunk)
+        # Holds the user's row lock until the insert below commits (or rolls back).
+        quotas.reserve(owner, expected_chunks or 0)
+    except QuireError:
+        db.session.rollback()
+        store.delete_prefix(f"jobs/{job_id}")
+        raise
     job = Job(
         id=job_id,
         owner_id=owner.id,

@@ -8,6 +8,7 @@ live lease) or finished and does nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -15,17 +16,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection
 
 from backend.blobstore import BlobMissingError
 from backend.database import autocommit_connection
-from backend.errors import is_retryable
+from backend.errors import is_retryable, kind_of
 from backend.metrics import CHUNK_DURATION
 from backend.models import ChunkStatus, Job, JobChunk
 from backend.models.chunk import CLAIMABLE_CHUNK_STATUSES
 from backend.models.types import utcnow
 from backend.pipeline.errors import PipelineError
+from backend.pipeline.messages import clean_page_errors, error_message
 from backend.pipeline.processors import get_processor
 from backend.pipeline.types import ChunkInput, ChunkOutput, ChunkSpec, ProcessSettings
 from backend.services import fallback, llm_limiter, persistence, result_cache, runtime
@@ -82,59 +84,86 @@ _CLAIM_RETURNING = (
 )
 
 
-def claim_chunk(chunk_pk: int, task_id: str | None, conn: Connection | None = None) -> Claim | None:
-    """``pending|retry_scheduled → processing``, ``attempts += 1``, with a lease.
-
-    A row still ``processing`` whose lease has expired belongs to a dead worker:
-    it is taken over, and ``lost_deliveries`` counts it toward the delivery cap.
-    Returns None when the row is not claimable (processing under a live lease,
-    finished, cancelled) or its job asked to cancel; a cancelled job's chunk is
-    moved to ``cancelled`` here so that no processor call starts after the cancel.
-
-    One statement, committed on its own: the compare-and-set, the cancel check
-    and every column the attempt needs (the chunk's and its job's) in a single
-    round trip. The chunk hot path holds no transaction and no ORM objects.
-    """
-    now = utcnow()
-    lease = now + timedelta(seconds=runtime.settings().lease_seconds)
+@functools.cache
+def _claim_statement() -> Any:
+    """The claim, built once: building and cache-keying it per message cost more than
+    running it (a cancelled job's 20,000 queued messages each pay for the claim)."""
+    now = bindparam("now", type_=JobChunk.updated_at.type)
     live_jobs = select(Job.id).where(Job.cancel_requested_at.is_(None))
     claimable = JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES])
     expired = (JobChunk.status == ChunkStatus.PROCESSING.value) & (JobChunk.lease_expires_at < now)
-    statement = (
+    return (
         update(JobChunk)
-        .where(JobChunk.id == chunk_pk, or_(claimable, expired), JobChunk.job_id.in_(live_jobs))
+        .where(
+            JobChunk.id == bindparam("pk"), or_(claimable, expired), JobChunk.job_id.in_(live_jobs)
+        )
         .values(
             status=ChunkStatus.PROCESSING.value,
             attempts=JobChunk.attempts + 1,
             lost_deliveries=JobChunk.lost_deliveries
             + case((JobChunk.status == ChunkStatus.PROCESSING.value, 1), else_=0),
-            lease_expires_at=lease,
-            celery_task_id=task_id,
+            lease_expires_at=bindparam("lease", type_=JobChunk.lease_expires_at.type),
+            celery_task_id=bindparam("task_id", type_=JobChunk.celery_task_id.type),
             updated_at=now,
         )
         .returning(*_CLAIM_RETURNING)
     )
+
+
+@functools.cache
+def _status_statement() -> Any:
+    """A refused claim's one read: the row's status, by primary key."""
+    return select(JobChunk.status).where(JobChunk.id == bindparam("pk"))
+
+
+def claim_chunk(chunk_pk: int, task_id: str | None, conn: Connection | None = None) -> Claim | str:
+    """``pending|retry_scheduled → processing``, ``attempts += 1``, with a lease.
+
+    A row still ``processing`` whose lease has expired belongs to a dead worker:
+    it is taken over, and ``lost_deliveries`` counts it toward the delivery cap.
+    Returns the row's status instead of a claim when it is not claimable
+    (``processing`` under a live lease, finished, ``cancelled``; ``missing`` for
+    a deleted job's). A chunk of a job that asked to cancel is moved to
+    ``cancelled`` here, so that no processor call starts after the cancel.
+
+    One statement, committed on its own: the compare-and-set, the cancel check
+    and every column the attempt needs (the chunk's and its job's) in a single
+    round trip. The chunk hot path holds no transaction and no ORM objects. A
+    refused claim costs one more primary-key read, and nothing else: a cancelled
+    or deleted job's queued messages drain at the speed of the database.
+    """
     if conn is None:
         with autocommit_connection() as own:
             return claim_chunk(chunk_pk, task_id, own)
-    row = conn.execute(statement).mappings().first()
+    now = utcnow()
+    lease = now + timedelta(seconds=runtime.settings().lease_seconds)
+    params = {"pk": chunk_pk, "now": now, "lease": lease, "task_id": task_id}
+    row = conn.execute(_claim_statement(), params).mappings().first()
     if row is None:
-        _cancel_if_job_cancelled(conn, chunk_pk)
-        return None
+        return _unclaimed(conn, chunk_pk)
     return Claim(chunk_pk=chunk_pk, **{**row, "options": row["options"] or {}})
 
 
-def _cancel_if_job_cancelled(conn: Connection, chunk_pk: int) -> None:
+def _unclaimed(conn: Connection, chunk_pk: int) -> str:
+    status = conn.execute(_status_statement(), {"pk": chunk_pk}).scalar()
+    if status is None:
+        return "missing"
+    claimable = [s.value for s in CLAIMABLE_CHUNK_STATUSES]
+    if status not in claimable:
+        return str(status)
+    # A claimable row the claim refused: its job asked to cancel after the cancel
+    # swept its chunks (a race), or the row changed in between. Settle the first.
     cancelled_jobs = select(Job.id).where(Job.cancel_requested_at.is_not(None))
-    conn.execute(
+    moved = conn.execute(
         update(JobChunk)
         .where(
             JobChunk.id == chunk_pk,
-            JobChunk.status.in_([s.value for s in CLAIMABLE_CHUNK_STATUSES]),
+            JobChunk.status.in_(claimable),
             JobChunk.job_id.in_(cancelled_jobs),
         )
         .values(status=ChunkStatus.CANCELLED.value, updated_at=utcnow())
     )
+    return ChunkStatus.CANCELLED.value if moved.rowcount else str(status)
 
 
 def _record(claim: Claim, conn: Connection, **values: Any) -> bool:
@@ -210,13 +239,27 @@ def _fail(
         claim,
         conn,
         status=ChunkStatus.FAILED.value,
-        last_error=message,
+        # A fixed sentence per code plus the detail, bounded and markup-free: the
+        # detail may quote the PDF itself, and operators read it (issue 12).
+        last_error=error_message(kind_of(code).title, message),
         last_error_code=code,
         error_retryable=retryable,
         retry_after_seconds=retry_after,
         **values,
     )
     return {"chunk": claim.chunk_pk, "status": ChunkStatus.FAILED.value}
+
+
+def _stored_output(output: ChunkOutput) -> dict[str, Any]:
+    """The chunk's result as stored, its parser diagnostics cleaned like ``last_error``.
+
+    Here rather than in each processor: every processor, and a cache hit, pass here.
+    """
+    stored = output.to_dict()
+    page_errors = stored["metadata"].get("page_errors")
+    if isinstance(page_errors, dict):
+        stored["metadata"]["page_errors"] = clean_page_errors(page_errors)
+    return stored
 
 
 class _JobCancelled(Exception):
@@ -272,10 +315,16 @@ def process_chunk(chunk_pk: int, task_id: str | None = None) -> dict[str, Any]:
 
 def _attempt(conn: Connection, chunk_pk: int, task_id: str | None) -> dict[str, Any]:
     claim = claim_chunk(chunk_pk, task_id, conn)
-    if claim is None:
-        status = conn.scalar(select(JobChunk.status).where(JobChunk.id == chunk_pk))
-        log.info("chunk %d: not claimable (%s); duplicate or cancelled delivery", chunk_pk, status)
-        return {"chunk": chunk_pk, "status": status or "missing"}
+    if isinstance(claim, str):
+        # Debug for the bulk case: a cancelled or deleted job's thousands of messages.
+        quiet = claim in (ChunkStatus.CANCELLED.value, "missing")
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "chunk %d: not claimable (%s); duplicate or cancelled delivery",
+            chunk_pk,
+            claim,
+        )
+        return {"chunk": chunk_pk, "status": claim}
 
     max_attempts = runtime.settings().max_attempts
     if claim.lost_deliveries >= max_attempts:
@@ -333,7 +382,7 @@ def _attempt(conn: Connection, chunk_pk: int, task_id: str | None) -> dict[str, 
         claim,
         conn,
         status=ChunkStatus.SUCCESS.value,
-        result_json=store_result(claim.job_id, claim.chunk_id, output.to_dict()),
+        result_json=store_result(claim.job_id, claim.chunk_id, _stored_output(output)),
         # Added: failed attempts of this chunk were paid for too.
         tokens_used=paid_before + run.tokens_used,
         cache_hit=run.hit,

@@ -8,7 +8,10 @@ the latest snapshot of its job. A hundred browsers watching one job cost one
 query per tick, not a hundred; no stream ever touches the database itself.
 Rows stay the only truth: nothing has to remember to publish (see
 docs/decisions.md). The number of open streams per process is bounded
-(``sse_max_streams``); one more is refused with ``TOO_MANY_STREAMS`` (503).
+(``sse_max_streams``); one more is refused with ``TOO_MANY_STREAMS`` (503). So is
+each user's share of them (``sse_max_streams_per_user``): one user holding every
+stream would lock everyone else out, so their next one is refused with
+``TOO_MANY_USER_STREAMS`` (429) while other users can still open theirs.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Subscription:
 
     job_id: str
     hub: ProgressHub
+    user_id: int | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _snapshot: dict[str, Any] | None = None
     _version: int = 0
@@ -76,13 +80,17 @@ class Subscription:
 class ProgressHub:
     """The per-process poller; ``subscribe`` starts it, the last ``close`` lets it stop."""
 
-    def __init__(self, app: Flask, interval: float, max_streams: int) -> None:
+    def __init__(
+        self, app: Flask, interval: float, max_streams: int, max_per_user: int | None = None
+    ) -> None:
         self._app = app
         self._interval = interval
         self._max_streams = max_streams
+        self._max_per_user = max_per_user or max_streams
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = {}
         self._open = 0
+        self._open_by_user: dict[int, int] = {}
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
 
@@ -91,10 +99,23 @@ class ProgressHub:
         with self._lock:
             return self._open
 
-    def subscribe(self, job_id: str) -> Subscription:
-        """A new stream on ``job_id``; raises ``TOO_MANY_STREAMS`` when the process is full."""
-        subscription = Subscription(job_id, self)
+    def subscribe(self, job_id: str, user_id: int | None = None) -> Subscription:
+        """A new stream on ``job_id`` for ``user_id``.
+
+        Raises ``TOO_MANY_USER_STREAMS`` when the user holds their share of this
+        process's streams, ``TOO_MANY_STREAMS`` when the process is full.
+        """
+        subscription = Subscription(job_id, self, user_id)
         with self._lock:
+            held = self._open_by_user.get(user_id, 0) if user_id is not None else 0
+            if held >= self._max_per_user:
+                raise QuireError(
+                    "TOO_MANY_USER_STREAMS",
+                    f"you already have {held} live progress streams open on this server "
+                    f"(at most {self._max_per_user}): close one (a browser tab) first",
+                    {"open_streams": held, "max_streams_per_user": self._max_per_user},
+                    headers={"Retry-After": "5"},
+                )
             if self._open >= self._max_streams:
                 raise QuireError(
                     "TOO_MANY_STREAMS",
@@ -103,6 +124,8 @@ class ProgressHub:
                     headers={"Retry-After": "5"},
                 )
             self._open += 1
+            if user_id is not None:
+                self._open_by_user[user_id] = held + 1
             self._subscribers.setdefault(job_id, set()).add(subscription)
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -121,6 +144,13 @@ class ProgressHub:
             if not watchers:
                 del self._subscribers[subscription.job_id]
             self._open -= 1
+            user_id = subscription.user_id
+            if user_id is not None:
+                left = self._open_by_user.get(user_id, 1) - 1
+                if left > 0:
+                    self._open_by_user[user_id] = left
+                else:
+                    self._open_by_user.pop(user_id, None)
 
     def _run(self) -> None:
         while True:
@@ -230,7 +260,12 @@ def hub_for(app: Flask) -> ProgressHub:
             hub = app.extensions.get("quire_progress_hub")
             if hub is None:
                 settings = app.extensions["quire_settings"]
-                hub = ProgressHub(app, settings.sse_poll_seconds, settings.sse_max_streams)
+                hub = ProgressHub(
+                    app,
+                    settings.sse_poll_seconds,
+                    settings.sse_max_streams,
+                    settings.sse_max_streams_per_user,
+                )
                 app.extensions["quire_progress_hub"] = hub
     return hub
 

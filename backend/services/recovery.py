@@ -31,6 +31,65 @@ from backend.services.persistence import CHUNK_RESULT, UPLOAD, Mode
 log = logging.getLogger(__name__)
 
 APPLIED, SKIPPED, FAILED = "applied", "skipped", "failed"
+# What each kind of record may write: the columns its write sets (services/jobs.py,
+# process.py, finalize.py), and the facts its fence names. A backup is a file
+# anyone with the directory's permissions could have edited; one that names any
+# other column (an owner, a role, a lease…) is refused, reported and kept.
+ALLOWED_COLUMNS = {
+    persistence.UPLOAD: frozenset(
+        {
+            "id",
+            "owner_id",
+            "filename",
+            "source_key",
+            "source_sha256",
+            "source_size",
+            "processor",
+            "words_per_sentence",
+            "pages_per_chunk",
+            "overlap_pages",
+            "max_retries",
+            "options",
+            "status",
+            "step",
+            "created_at",
+            "updated_at",
+        }
+    ),
+    persistence.CHUNK_RESULT: frozenset(
+        {
+            "status",
+            "last_error",
+            "last_error_code",
+            "error_retryable",
+            "retry_after_seconds",
+            "tokens_used",
+            "result_json",
+            "cache_hit",
+            "processed_at",
+            "updated_at",
+            "lease_expires_at",
+        }
+    ),
+    persistence.JOB_RESULT: frozenset(
+        {
+            "status",
+            "step",
+            "result_key",
+            "result_summary",
+            "error_code",
+            "error_message",
+            "finished_at",
+            "updated_at",
+            "finalized_round",
+        }
+    ),
+}
+ALLOWED_FENCE = {
+    persistence.UPLOAD: frozenset(),
+    persistence.CHUNK_RESULT: frozenset({"attempts"}),
+    persistence.JOB_RESULT: frozenset({"round"}),
+}
 SKIP_REASONS = {
     persistence.UPLOAD: "the job exists already, or its owner was deleted",
     persistence.CHUNK_RESULT: "the chunk has a result already or moved on, or its job finished",
@@ -88,6 +147,10 @@ def _replay(backup: PendingBackup, dry_run: bool) -> Replayed:
     def outcome(action: str, reason: str = "") -> Replayed:
         return Replayed(backup.path, record.kind, record.job_id, record.chunk_pk, action, reason)
 
+    refusal = refused(record)
+    if refusal:
+        log.error("recover: %s refused (%s); kept, nothing written", backup.path.name, refusal)
+        return outcome(FAILED, f"refused: {refusal}")
     try:
         # REPAIR too: the row may carry this very write already (a commit whose
         # answer was lost), or a value that failed verification.
@@ -116,6 +179,31 @@ def _replay(backup: PendingBackup, dry_run: bool) -> Replayed:
     PERSISTENCE_RECOVERED.labels(kind=record.kind, outcome=APPLIED).inc()
     log.warning("recover: %s applied (job %s)", backup.path.name, record.job_id)
     return outcome(APPLIED)
+
+
+def refused(record: BackupRecord) -> str:
+    """Why ``record`` may not be replayed; empty if it may.
+
+    Refused: a column or fence fact outside its kind's allow-list, or a file key
+    or upload state that Quire's own writes never produce.
+    """
+    extra = sorted(set(record.payload) - ALLOWED_COLUMNS[record.kind])
+    if extra:
+        return f"{record.kind} records may not write {', '.join(extra)}"
+    fence = sorted(set(record.fence) - ALLOWED_FENCE[record.kind])
+    if fence:
+        return f"{record.kind} records may not fence on {', '.join(fence)}"
+    if record.kind == persistence.UPLOAD:
+        if record.payload.get("id") != record.job_id:
+            return "the upload's id is not the record's job"
+        if record.payload.get("source_key") != f"jobs/{record.job_id}/source.pdf":
+            return "the upload's source_key is not its own job's file"
+        if record.payload.get("status") != "queued":
+            return "an upload is recorded queued"
+    result_key = record.payload.get("result_key")
+    if result_key is not None and result_key != f"jobs/{record.job_id}/result.json":
+        return "the result_key is not its own job's file"
+    return ""
 
 
 def _skip(path: Path, record: BackupRecord, result: Replayed) -> Replayed:

@@ -74,6 +74,7 @@ def split_job(job_id: str) -> str:
             job.overlap_pages,
             lambda spec, data: store.put_bytes(chunk_key(spec), data),
             runtime.settings().parse_limits,
+            runtime.settings().work_limits,
         )
         pages = outcome.page_count
         rows = []
@@ -99,6 +100,8 @@ def split_job(job_id: str) -> str:
         code = getattr(exc, "code", "BLOB_MISSING")
         message = getattr(exc, "message", f"the uploaded file is missing ({exc})")
         log.warning("job %s: split failed %s: %s", job_id, code, message)
+        # A split stopped midway (a cap, a damaged page) leaves no chunk file behind.
+        store.delete_prefix(f"jobs/{job_id}/chunks")
         db.session.rollback()
         fail_job(job_id, [JobStatus.SPLITTING.value], code, message)
         db.session.commit()

@@ -32,3 +32,7 @@ def index() -> str:
 def job_page(job_id: str) -> str:
     """One job: progress, the chunk grid, retry/cancel/delete and downloads."""
     return render_template("job.html", job_id=job_id, version=__version__)
+
+
+# Its routes join this blueprint (imported last: it needs ``bp``).
+from backend.web import api_docs  # noqa: E402, F401

@@ -176,7 +176,7 @@ class Chaos:
                 "data_dir": self.data_dir,
                 "broker_url": f"{self.redis.url}/0",
                 "result_backend": f"{self.redis.url}/1",
-                "secret_key": "chaos-secret",
+                "secret_key": "chaos-secret-0123456789abcdef0123456789",
                 "jwt_secret_key": "chaos-jwt-secret-0123456789abcdef0123",
                 "embedded_worker": False,
                 "redispatch_after_seconds": REDISPATCH_AFTER,
@@ -188,10 +188,11 @@ class Chaos:
             }
         )
         self.client: FlaskClient = self.app.test_client()
-        response = self.client.post(
-            "/api/v1/auth/register", json={"email": "chaos@example.com", "password": "long pw 123"}
-        )
-        assert response.status_code == 201, response.get_json()
+        account = {"email": "chaos@example.com", "password": "long pw 123"}
+        registered = self.client.post("/api/v1/auth/register", json=account)
+        assert registered.status_code == 202, registered.get_json()
+        response = self.client.post("/api/v1/auth/login", json=account)
+        assert response.status_code == 200, response.get_json()
         self.headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
         self._last_reconcile = 0.0
 
@@ -203,7 +204,7 @@ class Chaos:
             "DATABASE_URL": self.db_url,
             "CELERY_BROKER_URL": f"{self.redis.url}/0",
             "CELERY_RESULT_BACKEND": f"{self.redis.url}/1",
-            "SECRET_KEY": "chaos-secret",
+            "SECRET_KEY": "chaos-secret-0123456789abcdef0123456789",
             "JWT_SECRET_KEY": "chaos-jwt-secret-0123456789abcdef0123",
             "QUIRE_DATA_DIR": str(self.data_dir),
             "QUIRE_CHUNK_SOFT_TIME_LIMIT": str(SOFT_LIMIT),

@@ -37,7 +37,7 @@ def e2e_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         tmp_path_factory.mktemp("quire-e2e"),
         broker_url=f"{REDIS}/{BROKER_DB}",
         result_backend=f"{REDIS}/{RESULT_DB}",
-        secret_key="e2e-secret",
+        secret_key="e2e-secret-0123456789abcdef0123456789",
         jwt_secret_key="e2e-jwt-secret-0123456789abcdef0123",
         retry_backoff_seconds=0.2,
     )
@@ -79,10 +79,11 @@ def e2e_client(e2e_app: APIFlask, worker: Any) -> Iterator[FlaskClient]:
 
 @pytest.fixture
 def user_headers(e2e_app: APIFlask, e2e_client: FlaskClient) -> dict[str, str]:
-    response = e2e_client.post(
-        "/api/v1/auth/register", json={"email": "reader@example.com", "password": "long enough pw"}
-    )
-    assert response.status_code == 201, response.get_json()
+    account = {"email": "reader@example.com", "password": "long enough pw"}
+    registered = e2e_client.post("/api/v1/auth/register", json=account)
+    assert registered.status_code == 202, registered.get_json()
+    response = e2e_client.post("/api/v1/auth/login", json=account)
+    assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
 

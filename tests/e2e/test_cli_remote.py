@@ -35,7 +35,7 @@ def quire(
     monkeypatch.setenv("COLUMNS", "200")  # tables as wide as a real terminal
     account = {"email": "cli@example.com", "password": "a long password"}
     registered = requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10)
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     runner = CliRunner()
 
     def run(*args: str) -> Result:

@@ -147,7 +147,8 @@ def test_user_uploads_watches_retries_a_failed_chunk_and_downloads_csv(
     assert number == "2"
     assert "pages 5–6" in tip
     assert "attempts 1" in tip
-    assert "NO_TEXT: scripted permanent failure" in tip
+    # The code, its fixed sentence, then the processor's detail.
+    assert "NO_TEXT: The pages contain no extractable text (scripted permanent failure)" in tip
     settle()
     browser.save_screenshot(str(ARTIFACTS / "dashboard-job-partial.png"))
 
@@ -228,7 +229,9 @@ def test_job_page_shows_a_quota_pause_its_cost_and_fallen_back_chunks(
         return browser.find_element(By.CSS_SELECTOR, css)
 
     account = {"email": "paused@example.com", "password": "a long password"}
-    tokens = requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).json()
+    assert requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).ok
+    # Register answers 202 without tokens: log in for them.
+    tokens = requests.post(f"{live_server}/api/v1/auth/login", json=account, timeout=10).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     accepted = requests.post(
         f"{live_server}/api/v1/jobs",

@@ -53,7 +53,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": recreate_database(f"{TEST_DB}_procfile"),
         "CELERY_BROKER_URL": f"{REDIS}/{BROKER_DB}",
         "CELERY_RESULT_BACKEND": f"{REDIS}/{BROKER_DB}",
-        "SECRET_KEY": "procfile-secret",
+        "SECRET_KEY": "procfile-secret-0123456789abcdef0123456789",
         "JWT_SECRET_KEY": "procfile-jwt-secret-0123456789abcdef0123",
         "QUIRE_DATA_DIR": str(data_dir),
         "QUIRE_SSE_POLL_SECONDS": "0.2",
@@ -84,11 +84,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_open_progress_streams_never_take_the_api_threads(web: str) -> None:
-    tokens = requests.post(
-        f"{web}/api/v1/auth/register",
-        json={"email": "streams@example.com", "password": "correct horse battery"},
-        timeout=10,
-    ).json()
+    account = {"email": "streams@example.com", "password": "correct horse battery"}
+    registered = requests.post(f"{web}/api/v1/auth/register", json=account, timeout=10)
+    assert registered.status_code == 202, registered.text
+    tokens = requests.post(f"{web}/api/v1/auth/login", json=account, timeout=10).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     answer = requests.post(
         f"{web}/api/v1/jobs",

@@ -52,7 +52,7 @@ def rel_app(
         tmp_path_factory.mktemp("reconcile-e2e"),
         broker_url=f"{private_redis.url}/0",
         result_backend=f"{private_redis.url}/1",
-        secret_key="reconcile-e2e-secret",
+        secret_key="reconcile-e2e-secret-0123456789abcdef0123",
         jwt_secret_key="reconcile-e2e-jwt-secret-0123456789abcdef",
         redispatch_after_seconds=REDISPATCH_AFTER,
     )
@@ -68,10 +68,11 @@ def client(rel_app: APIFlask) -> Iterator[FlaskClient]:
 
 @pytest.fixture
 def headers(client: FlaskClient, private_redis: RedisServer) -> dict[str, str]:
-    response = client.post(
-        "/api/v1/auth/register", json={"email": "rel@example.com", "password": "long enough pw"}
-    )
-    assert response.status_code == 201, response.get_json()
+    account = {"email": "rel@example.com", "password": "long enough pw"}
+    registered = client.post("/api/v1/auth/register", json=account)
+    assert registered.status_code == 202, registered.get_json()
+    response = client.post("/api/v1/auth/login", json=account)
+    assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
 

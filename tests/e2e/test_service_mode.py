@@ -36,7 +36,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": recreate_database(f"{TEST_DB}_service"),
         "CELERY_BROKER_URL": f"{REDIS}/{BROKER_DB}",
         "CELERY_RESULT_BACKEND": f"{REDIS}/{RESULT_DB}",
-        "SECRET_KEY": "service-test-secret",
+        "SECRET_KEY": "service-test-secret-0123456789abcdef0123",
         "JWT_SECRET_KEY": "service-test-jwt-secret-0123456789abcdef",
         "QUIRE_DATA_DIR": str(data_dir),
         "QUIRE_RETRY_BACKOFF_SECONDS": "0.2",
@@ -96,7 +96,7 @@ def test_client_uploads_watches_and_downloads_over_http(service: str) -> None:
     account = {"email": "client@example.com", "password": "a long password"}
     assert (
         requests.post(f"{service}/api/v1/auth/register", json=account, timeout=10).status_code
-        == 201
+        == 202
     )
     login = requests.post(f"{service}/api/v1/auth/login", json=account, timeout=10)
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}

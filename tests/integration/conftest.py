@@ -42,7 +42,7 @@ def redis_service_app(
         data_dir,
         broker_url=url,
         result_backend=url,
-        secret_key=f"{name}-secret",
+        secret_key=f"{name}-secret-0123456789abcdef0123456789",
         jwt_secret_key=f"{name}-jwt-secret-0123456789abcdef0123456789",
         **overrides,
     )

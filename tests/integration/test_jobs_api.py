@@ -60,9 +60,9 @@ def small_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
 @pytest.fixture
 def small_client(small_app: APIFlask) -> Iterator[tuple[FlaskClient, dict[str, str]]]:
     client = small_app.test_client()
-    tokens = client.post(
-        "/api/v1/auth/register", json={"email": "small@example.com", "password": "long enough"}
-    ).get_json()
+    account = {"email": "small@example.com", "password": "long enough"}
+    assert client.post("/api/v1/auth/register", json=account).status_code == 202
+    tokens = client.post("/api/v1/auth/login", json=account).get_json()
     yield client, {"Authorization": f"Bearer {tokens['access_token']}"}
     truncate_all(small_app)
 

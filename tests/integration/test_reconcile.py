@@ -180,7 +180,7 @@ def test_outbox_keeps_the_flag_when_the_publish_fails_again(
             "database_url": database_url,
             "data_dir": tmp_path,
             "broker_url": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-            "secret_key": "s",
+            "secret_key": "reconcile-secret-0123456789abcdef0123456",
             "jwt_secret_key": "reconcile-jwt-secret-0123456789abcdef",
         }
     )

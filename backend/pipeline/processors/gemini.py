@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,8 @@ RESPONSE_SCHEMA: dict[str, Any] = {
 class GeminiConfig:
     """Everything the processor needs; built by the service layer from ``Settings``."""
 
-    api_key: str
+    # Out of the repr: configs are logged and shown in tracebacks.
+    api_key: str = field(repr=False)
     model: str
     base_url: str | None = None
     timeout_seconds: float = 120.0

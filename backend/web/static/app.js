@@ -1,6 +1,11 @@
 /* Quire dashboard: vanilla JS over the JSON API. The tokens live in sessionStorage.
-   An expired access token is renewed once with the refresh token (POST /auth/refresh)
-   and the request is replayed; only when that fails too does the login form return. */
+   An expired access token is renewed once with the refresh token (POST /auth/refresh,
+   which rotates it: the new one is stored every time) and the request is replayed;
+   only when that fails too does the login form return.
+   Every node that shows data is built with h(): text through textContent, attributes
+   through setAttribute, never innerHTML. A file name, a chunk's error or a parser
+   message is data a PDF's author controls; the page's CSP (script-src 'self') is the
+   second line of defence, not the first. */
 "use strict";
 
 const Quire = (() => {
@@ -10,8 +15,9 @@ const Quire = (() => {
     get token() { return sessionStorage.getItem("quire.token"); },
     get user() { return JSON.parse(sessionStorage.getItem("quire.user") || "null"); },
     get refreshToken() { return sessionStorage.getItem("quire.refresh"); },
+    // Old and new answers alike: a field that is absent keeps its stored value.
     save(body) {
-      sessionStorage.setItem("quire.token", body.access_token);
+      if (body.access_token) sessionStorage.setItem("quire.token", body.access_token);
       if (body.refresh_token) sessionStorage.setItem("quire.refresh", body.refresh_token);
       if (body.user) sessionStorage.setItem("quire.user", JSON.stringify(body.user));
     },
@@ -35,11 +41,24 @@ const Quire = (() => {
     },
   };
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
+  /* h("a", { href, className, dataset: {...} }, child, ...): children are nodes or
+     text (appended as text nodes); null/false props and children are skipped. */
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (value == null || value === false) continue;
+      if (name === "className") node.className = value;
+      else if (name === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(name, String(value));
+    }
+    for (const child of children.flat()) {
+      if (child == null || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
   }
+
+  const percentOf = (value) => Math.max(0, Math.min(100, Number(value) || 0));
 
   function toast(message, isError) {
     const box = $("toast");
@@ -84,29 +103,56 @@ const Quire = (() => {
       $("whoami").textContent = user ? user.email + (user.role === "operator" ? " · operator" : "") : "";
       start();
     };
-    $("logout").onclick = () => { auth.clear(); location.href = "/"; };
-    const submit = async (path) => {
+    $("logout").onclick = logout;
+    const credentials = () => ({ email: $("email").value, password: $("password").value });
+    const attempt = async (steps) => {
       $("login-error").textContent = "";
-      try {
-        const response = await fetch("/api/v1/auth/" + path, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ email: $("email").value, password: $("password").value }),
-        });
-        const data = await response.json();
-        if (!response.ok) throw new Error(data.error.message);
-        auth.save(data);
-        go();
-      } catch (err) { $("login-error").textContent = err.message; }
+      try { await steps(); go(); } catch (err) { $("login-error").textContent = err.message; }
     };
-    $("login-form").onsubmit = (event) => { event.preventDefault(); submit("login"); };
-    $("register-button").onclick = () => { if ($("login-form").reportValidity()) submit("register"); };
+    const login = async () => auth.save(await postAuth("login", credentials()));
+    // Register answers 202 and a generic message whether the email is new or taken
+    // (older servers answered with tokens): then log in with the same credentials,
+    // whose error, if any, is the one shown.
+    const register = async () => {
+      const answer = await postAuth("register", credentials());
+      if (answer.access_token) auth.save(answer); else await login();
+    };
+    $("login-form").onsubmit = (event) => { event.preventDefault(); attempt(login); };
+    $("register-button").onclick = () => { if ($("login-form").reportValidity()) attempt(register); };
     if (auth.token) go(); else showLogin();
   }
 
+  async function postAuth(path, body) {
+    const response = await fetch("/api/v1/auth/" + path, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((data.error && data.error.message) || "HTTP " + response.status);
+    return data;
+  }
+
+  // Revoke the session on the server (access token + refresh token), then forget it
+  // here whatever the answer: a failed call must not leave the tokens in the tab.
+  async function logout() {
+    const send = () => fetch("/api/v1/auth/logout", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + auth.token, "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: auth.refreshToken }),
+    });
+    try {
+      if (auth.token) {
+        const response = await send();
+        if (response.status === 401 && (await auth.renew())) await send();
+      }
+    } catch (err) { /* offline or refused: the local session goes anyway */ }
+    finally { auth.clear(); location.href = "/"; }
+  }
+
   function bar(percent, status) {
-    return `<div class="progress ${esc(status)}"><div class="bar" style="width:${percent}%"></div>` +
-      `<span class="label">${Math.round(percent)} %</span></div>`;
+    const fill = h("div", { className: "bar" });
+    fill.style.width = percentOf(percent) + "%"; // CSSOM: allowed without 'unsafe-inline'
+    return h("div", { className: "progress " + status }, fill,
+      h("span", { className: "label" }, Math.round(percentOf(percent)) + " %"));
   }
 
   /* ---- index: upload + job list ---- */
@@ -153,23 +199,27 @@ const Quire = (() => {
     $("jobs-scope").textContent = (user && user.role === "operator" ? "all users · " : "") + listing.pagination.total + " jobs";
     const rows = listing.items.map((job) => {
       const p = job.progress;
-      return `<tr data-job="${esc(job.id)}" data-status="${esc(job.status)}">` +
-        `<td><a href="/jobs/${esc(job.id)}">${esc(job.filename)}</a></td>` +
-        `<td><span class="badge ${esc(job.status)}">${esc(job.status)}</span></td>` +
-        `<td class="wide">${bar(p.percent, job.status)}</td>` +
-        `<td>${p.done}/${p.total}${p.chunks.failed ? ` <span class="bad-text">(${p.chunks.failed} failed)</span>` : ""}</td>` +
-        `<td class="muted">${esc(new Date(job.created_at).toLocaleString())}</td></tr>`;
+      const failed = p.chunks.failed ? [" ", h("span", { className: "bad-text" }, `(${p.chunks.failed} failed)`)] : [];
+      return h("tr", { dataset: { job: job.id, status: job.status } },
+        h("td", {}, h("a", { href: "/jobs/" + encodeURIComponent(job.id) }, job.filename)),
+        h("td", {}, h("span", { className: "badge " + job.status }, job.status)),
+        h("td", { className: "wide" }, bar(p.percent, job.status)),
+        h("td", {}, `${p.done}/${p.total}`, failed),
+        h("td", { className: "muted" }, new Date(job.created_at).toLocaleString()));
     });
-    $("jobs-body").innerHTML = rows.join("") || `<tr><td colspan="5" class="muted">No jobs yet: drop a PDF above.</td></tr>`;
+    if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: 5, className: "muted" }, "No jobs yet: drop a PDF above.")));
+    $("jobs-body").replaceChildren(...rows);
     // The list refreshes while something runs; a job page follows its job live (SSE).
     if (listing.items.some((job) => !TERMINAL.has(job.status))) refreshJobs.timer = setTimeout(refreshJobs, 1500);
   }
 
   /* ---- job page: SSE progress, chunk grid, actions ---- */
   function startJob(jobId) {
+    const jobPath = "/jobs/" + encodeURIComponent(jobId);
     const selected = new Set();
     let lastCounts = "";
     let lastJob = null; // the last GET /jobs/{id}: what progress events do not carry
+    let shownChunk = null; // the chunk whose detail is shown under the grid
 
     const render = (s) => {
       $("job-status").textContent = s.status;
@@ -178,7 +228,7 @@ const Quire = (() => {
       $("cancel-job").hidden = TERMINAL.has(s.status);
       if (!s.progress) return;
       const p = s.progress;
-      $("job-bar").style.width = p.percent + "%";
+      $("job-bar").style.width = percentOf(p.percent) + "%";
       $("job-bar").parentElement.className = "progress big " + s.status;
       $("job-percent").textContent = Math.round(p.percent) + " %";
       const eta = s.eta_seconds ? ` · about ${Math.ceil(s.eta_seconds)} s left` : "";
@@ -197,7 +247,7 @@ const Quire = (() => {
     };
 
     const loadJob = async () => {
-      const job = await api("GET", "/jobs/" + jobId);
+      const job = await api("GET", jobPath);
       lastJob = job;
       $("job-title").textContent = job.filename;
       document.title = job.filename + " · Quire";
@@ -208,27 +258,44 @@ const Quire = (() => {
     async function loadChunks() {
       let page = 1, items = [], summary = {};
       for (;;) {
-        const listing = await api("GET", `/jobs/${jobId}/chunks?per_page=100&page=${page}`);
+        const listing = await api("GET", `${jobPath}/chunks?per_page=100&page=${page}`);
         items = items.concat(listing.items); summary = listing.summary;
         if (page >= listing.pagination.pages) break;
         page += 1;
       }
       $("chunk-summary").textContent = Object.entries(summary).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(" · ");
-      $("chunk-grid").innerHTML = items.map((c) => {
-        const tip = `chunk ${c.chunk_id} · pages ${c.pages[0]}–${c.pages[1]} · attempts ${c.attempts}` +
-          (c.tokens_used ? ` · ${c.tokens_used} tokens` : "") +
-          (c.fallback ? `\nprocessed by the ${c.fallback} fallback, not by ${lastJob ? lastJob.processor : "the job's processor"}` : "") +
-          (c.last_error_code ? `\n${c.last_error_code}: ${c.last_error}` : "");
-        const sel = selected.has(c.chunk_id) ? " selected" : "";
-        const fell = c.fallback ? " fallback" : "";
-        return `<button type="button" class="cell ${esc(c.status)}${fell}${sel}" data-chunk="${c.chunk_id}" title="${esc(tip)}">${c.chunk_id}</button>`;
-      }).join("");
+      $("chunk-grid").replaceChildren(...items.map((c) => {
+        const classes = ["cell", c.status];
+        if (c.fallback) classes.push("fallback");
+        if (selected.has(c.chunk_id)) classes.push("selected");
+        return h("button", { type: "button", className: classes.join(" "), dataset: { chunk: c.chunk_id }, title: chunkTip(c) },
+          String(c.chunk_id));
+      }));
+      showDetail($("chunk-grid").querySelector(`.cell[data-chunk="${Number(shownChunk)}"]`));
+    }
+
+    // The tooltip's text, also shown under the grid for the hovered or focused cell
+    // (a title is neither keyboard- nor touch-accessible).
+    function chunkTip(c) {
+      const processor = lastJob ? lastJob.processor : "the job's processor";
+      const pageErrors = Object.entries(c.page_errors || {})
+        .map(([page, why]) => (String(why).startsWith(`page ${page}`) ? `\n${why}` : `\npage ${page}: ${why}`));
+      return `chunk ${c.chunk_id} · pages ${c.pages[0]}–${c.pages[1]} · attempts ${c.attempts}` +
+        (c.tokens_used ? ` · ${c.tokens_used} tokens` : "") +
+        (c.fallback ? `\nprocessed by the ${c.fallback} fallback, not by ${processor}` : "") +
+        (c.last_error_code ? `\n${c.last_error_code}: ${c.last_error}` : "") +
+        pageErrors.join("");
+    }
+
+    function showDetail(cell) {
+      shownChunk = cell ? cell.dataset.chunk : null;
+      $("chunk-detail").textContent = cell ? cell.title : "";
     }
 
     async function follow() {
       // fetch() + a stream reader: EventSource cannot send the bearer header.
       try {
-        const response = await api("GET", `/jobs/${jobId}/events`, undefined, true);
+        const response = await api("GET", `${jobPath}/events`, undefined, true);
         if (!response.ok) throw new Error("live progress unavailable (" + response.status + ")");
         const reader = response.body.getReader(), decoder = new TextDecoder();
         let buffer = "";
@@ -253,7 +320,7 @@ const Quire = (() => {
       const body = { force: $("force").checked };
       if (ids) body.chunk_ids = ids;
       try {
-        const answer = await api("POST", `/jobs/${jobId}/chunks/retry`, body);
+        const answer = await api("POST", `${jobPath}/chunks/retry`, body);
         toast(`retrying ${answer.retried_count} chunk(s), round ${answer.round}`);
         selected.clear(); $("selected-count").textContent = "0"; $("retry-selected").disabled = true;
         await loadJob(); follow();
@@ -261,7 +328,7 @@ const Quire = (() => {
     };
 
     const download = async (fmt) => {
-      const response = await api("GET", `/jobs/${jobId}/result?format=${fmt}`, undefined, true);
+      const response = await api("GET", `${jobPath}/result?format=${fmt}`, undefined, true);
       if (!response.ok) { const e = await response.json(); toast(e.error.code + ": " + e.error.message, true); return; }
       const disposition = response.headers.get("Content-Disposition") || "";
       const name = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || "result." + fmt;
@@ -274,6 +341,9 @@ const Quire = (() => {
     };
 
     requireLogin(async () => {
+      const hovered = (e) => { const cell = e.target.closest(".cell"); if (cell) showDetail(cell); };
+      $("chunk-grid").onmouseover = hovered;
+      $("chunk-grid").addEventListener("focusin", hovered);
       $("chunk-grid").onclick = (e) => {
         const cell = e.target.closest(".cell"); if (!cell) return;
         const id = Number(cell.dataset.chunk);
@@ -285,11 +355,11 @@ const Quire = (() => {
       $("retry-failed").onclick = () => retry(null);
       $("retry-selected").onclick = () => retry([...selected]);
       $("cancel-job").onclick = async () => {
-        try { const a = await api("POST", `/jobs/${jobId}/cancel`); toast("job " + a.status); } catch (err) { toast(err.message, true); }
+        try { const a = await api("POST", `${jobPath}/cancel`); toast("job " + a.status); } catch (err) { toast(err.message, true); }
       };
       $("delete-job").onclick = async () => {
         if (!confirm("Delete this job, its chunks and its files?")) return;
-        try { await api("DELETE", "/jobs/" + jobId); location.href = "/"; } catch (err) { toast(err.message, true); }
+        try { await api("DELETE", jobPath); location.href = "/"; } catch (err) { toast(err.message, true); }
       };
       document.querySelectorAll(".download").forEach((b) => { b.onclick = () => download(b.dataset.format); });
       try { await loadJob(); await loadChunks(); follow(); } catch (err) { toast(err.message, true); }
@@ -297,4 +367,11 @@ const Quire = (() => {
   }
 
   return { startIndex, startJob };
+})();
+
+// The templates hold no script: the page says what it is in <body data-page=…>.
+(() => {
+  const { page, jobId } = document.body.dataset;
+  if (page === "index") Quire.startIndex();
+  else if (page === "job") Quire.startJob(jobId);
 })();

@@ -81,7 +81,7 @@ def service_overrides(broker_url: str) -> dict[str, Any]:
     return {
         "broker_url": broker_url,
         "result_backend": broker_url,
-        "secret_key": "test-secret",
+        "secret_key": "test-secret-0123456789abcdef0123456789",
         "jwt_secret_key": "test-jwt-secret-of-at-least-32-bytes",
         "rate_limit_storage_url": f"{REDIS}/{OPS_LIMITS_DB}",
     }

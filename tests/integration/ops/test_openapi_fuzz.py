@@ -77,3 +77,36 @@ def test_openapi_spec_is_served(fuzz_app: APIFlask, tmp_path: Path) -> None:
     spec = fuzz_app.test_client().get("/api/openapi.json").get_json()
     assert "/health/full" in spec["paths"]
     assert "/metrics" in spec["paths"]
+
+
+HOSTILE_BODIES = {
+    "deep": b"[" * 100_000 + b"]" * 100_000,
+    "huge": b'{"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+    "big-ints": b'{"chunk_ids": [1180591620717411303424], "page": 1180591620717411303424}',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_BODIES))
+def test_json_endpoints_refuse_deep_huge_and_overflowing_bodies(
+    fuzz_app: APIFlask, fuzz_headers: dict[str, str], kind: str
+) -> None:
+    """Every operation with a JSON body, sent what the generator never makes (issue 12)."""
+    spec = fuzz_app.test_client().get("/api/openapi.json").get_json()
+    client = fuzz_app.test_client()
+    sent = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            url = path.replace("{job_id}", "00000000-0000-4000-8000-000000000000")
+            response = client.open(
+                url,
+                method=method.upper(),
+                data=HOSTILE_BODIES[kind],
+                headers={**fuzz_headers, "Content-Type": "application/json"},
+            )
+            sent += 1
+            assert response.status_code < 500, (method, path, response.get_data(as_text=True))
+            assert set(response.get_json()) == {"error"}, (method, path)
+    assert sent >= 3  # register, login, retry (and logout where it exists)
