@@ -26,7 +26,7 @@ demo: $(STAMP)
 		--words 8 --pages-per-chunk 8 --overlap 1 --out $(DEMO_DIR)/roman-exemple.sentences.json
 
 ## browser-deps: headless Chromium + chromedriver for the `browser` tests (Debian packages; root)
-## If they cannot be installed the browser tests skip and say so; CI runs as root and gets them.
+## If they cannot be installed the browser tests skip and say so, except under .ci/run (QUIRE_REQUIRE_TOOLS=1), where they fail.
 browser-deps:
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \

@@ -48,6 +48,20 @@ def recreate_database(name: str) -> str:
     return pg_url(name)
 
 
+def require_tool(path: Path, hint: str) -> None:
+    """Skip when the Debian tool at ``path`` is missing, or fail when it must be there.
+
+    ``.ci/run`` sets ``QUIRE_REQUIRE_TOOLS=1`` after ``make`` installed the tools as
+    root, so in CI a missing tool is a loud failure, never a silent skip.
+    """
+    if path.exists():
+        return
+    message = f"{path} is not installed here: {hint}"
+    if os.environ.get("QUIRE_REQUIRE_TOOLS") == "1":
+        pytest.fail(message + " (QUIRE_REQUIRE_TOOLS=1: CI must have it)")
+    pytest.skip(message)
+
+
 def blank_pdf(pages: int) -> bytes:
     """A PDF of ``pages`` blank pages (for tests where the content does not matter)."""
     writer = PdfWriter()

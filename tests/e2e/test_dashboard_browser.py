@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import blank_pdf
+from tests.conftest import blank_pdf, require_tool
 from tests.fakes.processors import Script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -31,8 +31,8 @@ ACCOUNT = {"email": "reader@example.com", "password": "a long password"}
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("Chromium is not installed here: run `make browser-deps` (as root)")
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        require_tool(tool, "run `make browser-deps` (as root)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
