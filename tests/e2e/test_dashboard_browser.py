@@ -284,10 +284,15 @@ def test_job_page_shows_a_quota_pause_its_cost_and_fallen_back_chunks(
     )
     assert "3,000 tokens, 0 cache hits" in detail
     assert "QUOTA_EXHAUSTED" in element("#job-error").text
+    # Read the cells inside the wait: the page re-renders as progress arrives.
     fallen = wait_until(
-        lambda: browser.find_elements(By.CSS_SELECTOR, ".cell.fallback"), what="the fallback cell"
+        lambda: [
+            (cell.text, cell.get_attribute("title"))
+            for cell in browser.find_elements(By.CSS_SELECTOR, ".cell.fallback")
+        ],
+        what="the fallback cell",
     )
-    assert [cell.text for cell in fallen] == ["1"]
-    assert "processed by the local fallback, not by scripted" in fallen[0].get_attribute("title")
+    assert [text for text, _ in fallen] == ["1"]
+    assert "processed by the local fallback, not by scripted" in fallen[0][1]
     settle()
     browser.save_screenshot(str(ARTIFACTS / "dashboard-job-paused.png"))
