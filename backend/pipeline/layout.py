@@ -344,7 +344,7 @@ def _font_size(raw: pdfium_c.FPDF_TEXTPAGE, run: _Run) -> float:
 
 def reading_order(lines: Iterable[Line], page_width: float) -> list[Line]:
     """``lines`` top to bottom; the left column before the right one on a two-column page."""
-    rows = _rows(sorted(lines, key=lambda line: (line.top, line.x0)))
+    rows = _rows(list(lines))
     gutter = find_gutter([line for row in rows for line in row], page_width)
     if gutter is None:
         return [line for row in rows for line in row]
@@ -364,16 +364,31 @@ def reading_order(lines: Iterable[Line], page_width: float) -> list[Line]:
 
 
 def _rows(lines: list[Line]) -> list[list[Line]]:
-    """Lines sharing a baseline, each row left to right."""
+    """Lines sharing a baseline, each row left to right (``lines`` sorted by top)."""
+    return [sorted(row, key=lambda line: line.x0) for row in group_rows(lines)]
+
+
+def group_rows(lines: Iterable[Line]) -> list[list[Line]]:
+    """Lines grouped into rows, top to bottom: a line whose middle falls within the
+    tallest line of the row is on that row (a bullet, a superscript, a number set
+    in a smaller size beside a heading)."""
     rows: list[list[Line]] = []
-    for line in lines:
+    tallest: list[Line] = []
+    for line in sorted(lines, key=lambda line: (line.top + line.bottom) / 2):
+        middle = (line.top + line.bottom) / 2
         if rows:
-            last = rows[-1][0]
-            if abs(line.bottom - last.bottom) <= 0.3 * max(last.height, line.height, 1.0):
+            main = tallest[-1]
+            if (
+                main.top <= middle <= main.bottom
+                or line.top <= (main.top + main.bottom) / 2 <= line.bottom
+            ):
                 rows[-1].append(line)
+                if line.height > main.height:
+                    tallest[-1] = line
                 continue
         rows.append([line])
-    return [sorted(row, key=lambda line: line.x0) for row in rows]
+        tallest.append(line)
+    return rows
 
 
 # A two-column body: at least this many lines wholly on each side of the gutter,
