@@ -140,7 +140,7 @@ class FurniturePlan:
         heads = raw.get("heads")
         slots = raw.get("slots")
         offset = raw.get("offset")
-        if not _is_int(page_count) or page_count < 0:
+        if not isinstance(page_count, int) or isinstance(page_count, bool) or page_count < 0:
             raise ValueError("furniture plan: bad page_count")
         if not isinstance(heads, list) or len(heads) > _MAX_HEADS:
             raise ValueError("furniture plan: bad heads")
