@@ -14,6 +14,8 @@ say. The rules, in the order they run on a page:
   three pages close together (odd and even pages may carry different ones);
   printer's slug lines ("4TH PASS PAGES", "book.qxd 2/10/04 3:46 PM Page 51")
   repeat the same way and go with them;
+* stamps: a line the plan saw with the same text at the same place on a third
+  of the pages or more, anywhere on them (a "Draft" watermark across the page);
 * page numbers: in the top or bottom rows, a line that is only a number (arabic
   or lowercase roman, "— 12 —", "Page 12", "12 / 80"), and everything on the row
   of such a number in the book's header/footer slot (the running head beside
@@ -48,6 +50,8 @@ from typing import Any, Literal
 from backend.pipeline.layout import Line, PageLayout, group_rows
 
 Band = Literal["top", "bottom"]
+# Where a repeating line was seen: a band, or anywhere on the page (a stamp).
+Place = Literal["top", "bottom", "page"]
 
 # How many rows at each end of a page can hold furniture, and how far into the
 # page (a fraction of its height) they may reach.
@@ -61,6 +65,9 @@ _SAME_HEIGHT = 3.0
 # A header/footer slot: a height at which a page number sits on this share of
 # the pages that have one in that band.
 _SLOT_SHARE = 0.3
+# A stamp (a watermark, a "Draft" across the page): the same text at the same
+# place on this share of the pages, anywhere on them.
+_STAMP_SHARE = 0.3
 # Gutter numbers: at least this many, aligned within this many points.
 _MIN_GUTTER_LINES = 5
 _ALIGNED = 3.0
@@ -99,7 +106,7 @@ _DIGITS = re.compile(r"\d+")
 class RunningHead:
     """A line the plan saw repeating in one band of the pages, at height ``top``."""
 
-    band: Band
+    band: Place
     text: str  # normalised: casefolded, digits as "#", spaces collapsed
     top: float
 
@@ -165,7 +172,7 @@ def _head(item: Any) -> RunningHead:
     if (
         not isinstance(item, list)
         or len(item) != 3
-        or item[0] not in ("top", "bottom")
+        or item[0] not in ("top", "bottom", "page")
         or not isinstance(item[1], str)
         or len(item[1]) > _MAX_TEXT
         or not _is_number(item[2])
@@ -225,44 +232,113 @@ def _is_page_number(text: str) -> bool:
 # --- the plan ---------------------------------------------------------------
 
 
+@dataclass
+class _Seen:
+    """What the plan notes about one band of one page."""
+
+    # (value, top) of bare page numbers, and of numbers a line starts or ends with
+    bare: list[tuple[int, float]] = field(default_factory=list)
+    edge: list[tuple[int, float]] = field(default_factory=list)
+    # (normalised text, top, on the outermost row) of the lines with letters
+    lines: list[tuple[str, float, bool]] = field(default_factory=list)
+
+
 def plan_furniture(pages: Sequence[PageLayout]) -> FurniturePlan:
-    """Look at every page of a book once and say what repeats on them."""
-    seen: dict[tuple[Band, str], list[tuple[int, float]]] = defaultdict(list)
-    number_tops: dict[Band, list[float]] = {"top": [], "bottom": []}
-    offsets: dict[int, int] = defaultdict(int)
+    """Look at every page of a book once and say what repeats on them.
+
+    First the page numbers: the offset between document and printed numbers,
+    and the heights (slots) where they sit. A running head is then looked for
+    at or beyond the page-number slot of its band (above it at the top, below
+    it at the foot), or only on the outermost row of a band without numbers:
+    the first line of the body sits at the same height on every page, and in a
+    book of code listings it repeats too ("package main").
+    """
+    noted: list[dict[Band, _Seen]] = []
+    placed: dict[tuple[str, int, int], set[int]] = defaultdict(set)
     for number, page in enumerate(pages, start=1):
         cleaned = _strip_local(page, [])
-        for band, rows in _edges(cleaned, _rows(cleaned.lines)).items():
-            for row in rows:
+        for line in cleaned.lines:
+            # Buckets of the tolerance: a stamp sits at the same place to the point.
+            bucket = (round(line.top / _SAME_HEIGHT), round(line.x0 / _SAME_HEIGHT))
+            placed[(normalise(line.text), *bucket)].add(number)
+        rows = _rows(cleaned.lines)
+        bands: dict[Band, _Seen] = {"top": _Seen(), "bottom": _Seen()}
+        noted.append(bands)
+        if not rows:  # a blank page, a scan
+            continue
+        for band, band_rows in _edges(cleaned, rows).items():
+            outermost = rows[0] if band == "top" else rows[-1]
+            for row in band_rows:
                 for line in row:
-                    if _is_page_number(line.text):
-                        number_tops[band].append(line.top)
-                        value = _DIGITS.search(line.text)
-                        if value is not None:
-                            offsets[number - int(value.group())] += 1
-                        continue
-                    key = normalise(line.text)
-                    if any(ch.isalpha() for ch in key):
-                        seen[(band, key)].append((number, line.top))
+                    _note(bands[band], line, row is outermost)
+    offset = _offset(noted)
+    slots: dict[str, tuple[float, ...]] = {}
+    for band in ("top", "bottom"):
+        tops = [
+            top
+            for number, bands in enumerate(noted, start=1)
+            for value, top in bands[band].bare + bands[band].edge
+            if offset is not None and value == number - offset
+        ]
+        if found := _slots(tops, len(pages)):
+            slots[band] = found
+    hits: dict[tuple[Band, str], list[tuple[int, float]]] = defaultdict(list)
+    for number, bands in enumerate(noted, start=1):
+        for band, seen in bands.items():
+            for key, top, outer in seen.lines:
+                if _head_place(band, top, outer, slots.get(band, ())):
+                    hits[(band, key)].append((number, top))
     heads = [
         head
-        for (band, key), hits in seen.items()
-        if (head := _running_head(band, key, hits)) is not None
+        for (band, key), found in hits.items()
+        if (head := _running_head(band, key, found)) is not None
     ]
+    floor = max(_MIN_REPEATS, _STAMP_SHARE * len(pages))
+    stamps = {
+        (key, top): RunningHead("page", key, round(top * _SAME_HEIGHT, 2))
+        for (key, top, _), numbers in placed.items()
+        if len(numbers) >= floor and any(ch.isalpha() for ch in key)
+    }
+    heads += stamps.values()
     heads.sort(key=lambda head: (head.band, head.text, head.top))
-    slots = {band: _slots(tops, len(pages)) for band, tops in number_tops.items()}
-    offset = None
-    if offsets:
-        best, count = max(offsets.items(), key=lambda item: item[1])
-        # A consistent numbering: most numbered pages agree on it.
-        if count >= max(_MIN_REPEATS, 0.5 * sum(offsets.values())):
-            offset = best
-    return FurniturePlan(
-        len(pages),
-        tuple(heads[:_MAX_HEADS]),
-        {band: ys for band, ys in slots.items() if ys},
-        offset,
-    )
+    return FurniturePlan(len(pages), tuple(heads[:_MAX_HEADS]), slots, offset)
+
+
+def _note(seen: _Seen, line: Line, outer: bool) -> None:
+    if _is_page_number(line.text):
+        value = _DIGITS.search(line.text)
+        if value is not None:
+            seen.bare.append((int(value.group()), line.top))
+        return
+    edge = _EDGE_NUMBER.search(line.text)
+    if edge is not None:
+        seen.edge.append((int(edge.group(1) or edge.group(2)), line.top))
+    key = normalise(line.text)
+    if any(ch.isalpha() for ch in key):
+        seen.lines.append((key, line.top, outer))
+
+
+def _offset(noted: Sequence[dict[Band, _Seen]]) -> int | None:
+    """document page - printed page, when most page numbers agree on it."""
+    for kind in ("bare", "edge"):  # bare numbers first: a line's last word may be any number
+        offsets: dict[int, int] = defaultdict(int)
+        for number, bands in enumerate(noted, start=1):
+            for seen in bands.values():
+                for value, _ in getattr(seen, kind):
+                    offsets[number - value] += 1
+        if offsets:
+            best, count = max(offsets.items(), key=lambda item: (item[1], -abs(item[0])))
+            if count >= max(_MIN_REPEATS, 0.5 * sum(offsets.values())):
+                return best
+    return None
+
+
+def _head_place(band: Band, top: float, outer: bool, slots: Sequence[float]) -> bool:
+    if not slots:
+        return outer
+    if band == "top":
+        return top <= max(slots) + _SAME_HEIGHT
+    return top >= min(slots) - _SAME_HEIGHT
 
 
 def _running_head(band: Band, key: str, hits: list[tuple[int, float]]) -> RunningHead | None:
@@ -328,6 +404,11 @@ def strip_with_report(
                     if cut is not None:
                         trimmed[id(line)] = cut
                         removed.append(Removal("page_number", line.text))
+    if plan is not None:
+        for line in page.lines:
+            if id(line) not in gone and _is_head(line, "page", plan):
+                gone.add(id(line))
+                removed.append(Removal("stamp", line.text))
     lines = [trimmed.get(id(line), line) for line in page.lines if id(line) not in gone]
     lines = _numbers_in_rows(lines, removed)
     return replace(page, lines=tuple(lines)), removed
@@ -383,7 +464,7 @@ def _in_slot(row: list[Line], slots: Sequence[float]) -> bool:
     return any(abs(line.top - y) <= _SAME_HEIGHT for line in row for y in slots)
 
 
-def _is_head(line: Line, band: Band, plan: FurniturePlan) -> bool:
+def _is_head(line: Line, band: Place, plan: FurniturePlan) -> bool:
     key = normalise(line.text)
     return any(
         head.band == band and head.text == key and abs(head.top - line.top) <= _SAME_HEIGHT

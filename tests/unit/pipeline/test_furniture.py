@@ -119,7 +119,7 @@ def test_a_chapter_first_line_at_the_top_stays_and_its_running_head_goes() -> No
     )
     pages.insert(0, opening)
     plan = plan_furniture(pages)
-    assert [h.text for h in plan.heads] == ["chapter #. the long winter"]
+    assert [h.text for h in plan.heads if h.band == "top"] == ["chapter #. the long winter"]
     assert page_text(strip_furniture(opening, 1, plan)).startswith("Chapter 3\nThe long winter")
     assert head not in page_text(strip_furniture(pages[3], 4, plan))
 
@@ -138,6 +138,17 @@ def test_page_number_beside_a_running_head_on_one_line() -> None:
     plan = plan_furniture(pages)
     for number, page in enumerate(pages, 1):
         assert "FREE CULTURE" not in page_text(strip_furniture(page, number, plan))
+
+
+def test_a_stamp_across_every_page_goes_and_prose_at_its_place_stays() -> None:
+    draft = Line("Draft", 100, 180, 480, 660, 400)
+    pages = [_page(*_body(page=n), draft) for n in range(10)]
+    plan = plan_furniture(pages)
+    assert [(h.band, h.text) for h in plan.heads] == [("page", "draft")]
+    for number, page in enumerate(pages, 1):
+        text = page_text(strip_furniture(page, number, plan))
+        assert "Draft" not in text
+        assert text == "\n".join(line.text for line in _body(page=number - 1))
 
 
 def test_glyph_runs_and_leaders_go_and_the_words_stay() -> None:
