@@ -49,6 +49,8 @@ _JOIN_GAP = 1.0
 # the line's bottom, and "small" when shorter than this fraction of the line.
 _RAISED = 0.33
 _SMALL = 0.75
+# A digit whose baseline is this fraction of the font size above its word's.
+_RAISED_ORIGIN = 0.2
 # A space is put between two joined rectangles when the gap between them is at
 # least this fraction of the line height (glyph side bearings alone are less).
 _SPACE_GAP = 0.18
@@ -102,6 +104,7 @@ class _Run:
     bottom: float
     start: int
     space_before: bool | None = None
+    marks: tuple[str, ...] = ()
 
     @property
     def height(self) -> float:
@@ -155,7 +158,7 @@ def _page_text(raw: pdfium_c.FPDF_TEXTPAGE) -> str:
 
 def _runs(raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> list[_Run]:
     """PDFium's lines of text, cut where their rectangles must not stay together."""
-    text = _page_text(raw)
+    text, marks = _glued_marks(raw, _page_text(raw))
     runs: list[_Run] = []
     for segment in _SEGMENT.finditer(text):
         start, end = segment.span()
@@ -163,15 +166,57 @@ def _runs(raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> list[_Run]:
         if len(boxes) == 1:  # the common case: a whole line in one text object
             clean = " ".join(segment.group().translate(_PDFIUM_HYPHENS).split())
             if clean:
-                runs.append(_Run(clean, *boxes[0], start))
+                runs.append(_Run(clean, *boxes[0], start, marks=_marks_in(marks, start, end)))
             continue
         if boxes:
-            runs += _cut_segment(raw, text, start, end, boxes)
+            runs += _cut_segment(raw, text, start, end, boxes, marks)
     return runs
 
 
+# Digits right after a letter: a reference mark set in the same text object as
+# its word ("d'Orléans³") when raised, a model number ("A4", "F16") otherwise.
+_GLUED_DIGITS = re.compile(r"(?<=[^\W\d])\d{1,3}(?![\w])")
+
+
+def _glued_marks(raw: pdfium_c.FPDF_TEXTPAGE, text: str) -> tuple[str, dict[int, str]]:
+    """``text`` with raised digits glued to a word blanked out, and those marks by index.
+
+    Two calls per candidate (the baseline of the digit and of the letter before
+    it); candidates are rare in prose.
+    """
+    marks: dict[int, str] = {}
+    x, y_digit, y_letter = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    for match in _GLUED_DIGITS.finditer(text):
+        first = match.start()
+        if not (
+            pdfium_c.FPDFText_GetCharOrigin(raw, first, ctypes.byref(x), ctypes.byref(y_digit))
+            and pdfium_c.FPDFText_GetCharOrigin(
+                raw, first - 1, ctypes.byref(x), ctypes.byref(y_letter)
+            )
+        ):
+            continue
+        size = float(pdfium_c.FPDFText_GetFontSize(raw, first - 1))
+        if y_digit.value - y_letter.value > _RAISED_ORIGIN * size:
+            marks[first] = match.group()
+    if not marks:
+        return text, marks
+    chars = list(text)
+    for first, mark in marks.items():
+        chars[first : first + len(mark)] = "\x00" * len(mark)  # same length: indices hold
+    return "".join(chars), marks
+
+
+def _marks_in(marks: dict[int, str], start: int, end: int) -> tuple[str, ...]:
+    return tuple(mark for index, mark in sorted(marks.items()) if start <= index < end)
+
+
 def _cut_segment(
-    raw: pdfium_c.FPDF_TEXTPAGE, text: str, start: int, end: int, boxes: list[_Box]
+    raw: pdfium_c.FPDF_TEXTPAGE,
+    text: str,
+    start: int,
+    end: int,
+    boxes: list[_Box],
+    marks: dict[int, str],
 ) -> list[_Run]:
     """The runs of a PDFium line made of several rectangles."""
     main = max(boxes, key=lambda box: (box[2] - box[0]) * (box[3] - box[1]))
@@ -183,6 +228,10 @@ def _cut_segment(
         lo, hi = bounds[piece], bounds[piece + 1]
         raw_text = text[lo:hi]
         clean = " ".join(raw_text.translate(_PDFIUM_HYPHENS).split())
+        own_marks = _marks_in(marks, lo, hi)
+        if not clean and own_marks:
+            # A mark in a rectangle of its own: :func:`_line` tells it by its box.
+            clean, own_marks = "".join(own_marks), ()
         if not clean:
             continue
         members = boxes[edges[piece] : edges[piece + 1]]
@@ -198,6 +247,7 @@ def _cut_segment(
                 max(box[3] for box in members),
                 lo,
                 space,
+                own_marks,
             )
         )
     return runs
@@ -292,7 +342,8 @@ def _continues(main: _Run, last: _Run, run: _Run) -> bool:
 def _line(raw: pdfium_c.FPDF_TEXTPAGE, group: list[_Run]) -> Line:
     if len(group) == 1:
         run = group[0]
-        return Line(run.text, run.x0, run.top, run.x1, run.bottom, _font_size(raw, run))
+        size = _font_size(raw, run)
+        return Line(run.text, run.x0, run.top, run.x1, run.bottom, size, run.marks)
     main = max(group, key=lambda r: (r.x1 - r.x0) * r.height)
     parts: list[str] = []
     marks: list[str] = []
@@ -300,6 +351,7 @@ def _line(raw: pdfium_c.FPDF_TEXTPAGE, group: list[_Run]) -> Line:
     previous: _Run | None = None
     after_mark = False
     for run in group:
+        marks += run.marks
         if run is not main and _is_mark(run, main):
             marks.append(run.text)
             # The space, if any, is the one after the mark: "généralement,¹⁰ il".
