@@ -159,10 +159,11 @@ def _page_text(raw: pdfium_c.FPDF_TEXTPAGE) -> str:
 def _runs(raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> list[_Run]:
     """PDFium's lines of text, cut where their rectangles must not stay together."""
     text, marks = _glued_marks(raw, _page_text(raw))
+    rects = _RectReader(raw, page_height)
     runs: list[_Run] = []
     for segment in _SEGMENT.finditer(text):
         start, end = segment.span()
-        boxes = _rects(raw, start, end - start, page_height)
+        boxes = rects(start, end - start)
         if len(boxes) == 1:  # the common case: a whole line in one text object
             clean = " ".join(segment.group().translate(_PDFIUM_HYPHENS).split())
             if clean:
@@ -207,6 +208,8 @@ def _glued_marks(raw: pdfium_c.FPDF_TEXTPAGE, text: str) -> tuple[str, dict[int,
 
 
 def _marks_in(marks: dict[int, str], start: int, end: int) -> tuple[str, ...]:
+    if not marks:
+        return ()
     return tuple(mark for index, mark in sorted(marks.items()) if start <= index < end)
 
 
@@ -257,23 +260,30 @@ def _cut_segment(
 _SEGMENT = re.compile(r"[^\r\n]+")
 
 
-def _rects(raw: pdfium_c.FPDF_TEXTPAGE, start: int, count: int, page_height: float) -> list[_Box]:
-    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
-    boxes = []
-    for index in range(pdfium_c.FPDFText_CountRects(raw, start, count)):
-        if pdfium_c.FPDFText_GetRect(
-            raw,
-            index,
-            ctypes.byref(left),
-            ctypes.byref(top),
-            ctypes.byref(right),
-            ctypes.byref(bottom),
-        ):
-            # PDF space has its origin bottom-left; ours is top-left.
-            boxes.append(
-                (left.value, page_height - top.value, right.value, page_height - bottom.value)
-            )
-    return boxes
+class _RectReader:
+    """``FPDFText_CountRects`` + ``FPDFText_GetRect`` with the out-parameters made once
+    per page: on a page of forty lines the ctypes set-up would cost more than PDFium."""
+
+    def __init__(self, raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> None:
+        self.raw = raw
+        self.page_height = page_height
+        self.cells = tuple(ctypes.c_double() for _ in range(4))
+        self.refs = tuple(ctypes.byref(cell) for cell in self.cells)
+        self.count_rects = pdfium_c.FPDFText_CountRects
+        self.get_rect = pdfium_c.FPDFText_GetRect
+
+    def __call__(self, start: int, count: int) -> list[_Box]:
+        raw, (left, top, right, bottom) = self.raw, self.refs
+        l_cell, t_cell, r_cell, b_cell = self.cells
+        height = self.page_height
+        boxes = []
+        for index in range(self.count_rects(raw, start, count)):
+            if self.get_rect(raw, index, left, top, right, bottom):
+                # PDF space has its origin bottom-left; ours is top-left.
+                boxes.append(
+                    (l_cell.value, height - t_cell.value, r_cell.value, height - b_cell.value)
+                )
+        return boxes
 
 
 def _first_char(raw: pdfium_c.FPDF_TEXTPAGE, start: int, count: int, rect: int) -> int:
