@@ -17,10 +17,12 @@ say. The rules, in the order they run on a page:
 * stamps: a line the plan saw with the same text at the same place on a third
   of the pages or more, anywhere on them (a "Draft" watermark across the page);
 * page numbers: in the top or bottom rows, a line that is only a number (arabic
-  or lowercase roman, "— 12 —", "Page 12", "12 / 80"), and everything on the row
-  of such a number in the book's header/footer slot (the running head beside
-  it); a line that starts or ends with the page number the plan expects for this
-  page loses it;
+  or lowercase roman, "— 12 —", "Page 12", "12 / 80") — with a plan, an arabic
+  one must be this page's number in one of the book's numberings or sit in a
+  page-number slot (the year at the foot of a title page is text) — and
+  everything on the row of such a number in the book's header/footer slot (the
+  running head beside it); a line that starts or ends with this page's number
+  loses it;
 * labels: a line that is only a section number or a bullet followed on its row
   by text close by ("2.1" + "Related work", "•" + an item) is joined to it, and
   any other line that is only a number and shares its row with other lines (a
@@ -68,6 +70,9 @@ _SLOT_SHARE = 0.3
 # A stamp (a watermark, a "Draft" across the page): the same text at the same
 # place on this share of the pages, anywhere on them.
 _STAMP_SHARE = 0.3
+# A numbering: an offset between document and printed page numbers shared by
+# this share of the numbers seen.
+_NUMBERING_SHARE = 0.2
 # Gutter numbers: at least this many, aligned within this many points.
 _MIN_GUTTER_LINES = 5
 _ALIGNED = 3.0
@@ -119,8 +124,9 @@ class FurniturePlan:
     heads: tuple[RunningHead, ...] = ()
     # Heights (line tops) at which page numbers sit, per band.
     slots: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    # printed page number = document page number - offset (None: not consistent).
-    offset: int | None = None
+    # printed page number = document page number - offset, for each numbering
+    # the book carries (a stamped one may run beside the printed one).
+    offsets: tuple[int, ...] = ()
 
     def to_json(self) -> bytes:
         data = {
@@ -128,7 +134,7 @@ class FurniturePlan:
             "page_count": self.page_count,
             "heads": [[h.band, h.text, round(h.top, 2)] for h in self.heads],
             "slots": {band: [round(y, 2) for y in ys] for band, ys in self.slots.items()},
-            "offset": self.offset,
+            "offsets": list(self.offsets),
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -146,18 +152,22 @@ class FurniturePlan:
         page_count = raw.get("page_count")
         heads = raw.get("heads")
         slots = raw.get("slots")
-        offset = raw.get("offset")
+        offsets = raw.get("offsets")
         if not isinstance(page_count, int) or isinstance(page_count, bool) or page_count < 0:
             raise ValueError("furniture plan: bad page_count")
         if not isinstance(heads, list) or len(heads) > _MAX_HEADS:
             raise ValueError("furniture plan: bad heads")
-        if offset is not None and not _is_int(offset):
-            raise ValueError("furniture plan: bad offset")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) > _MAX_SLOTS
+            or not all(_is_int(o) and abs(o) < 1e6 for o in offsets)
+        ):
+            raise ValueError("furniture plan: bad offsets")
         parsed = tuple(_head(item) for item in heads)
         if not isinstance(slots, dict) or set(slots) - {"top", "bottom"}:
             raise ValueError("furniture plan: bad slots")
         parsed_slots = {band: _slot_list(ys) for band, ys in slots.items()}
-        return cls(page_count, parsed, parsed_slots, offset)
+        return cls(page_count, parsed, parsed_slots, tuple(offsets))
 
 
 def _is_int(value: Any) -> bool:
@@ -271,14 +281,14 @@ def plan_furniture(pages: Sequence[PageLayout]) -> FurniturePlan:
             for row in band_rows:
                 for line in row:
                     _note(bands[band], line, row is outermost)
-    offset = _offset(noted)
+    offsets = _offsets(noted)
     slots: dict[str, tuple[float, ...]] = {}
     for band in ("top", "bottom"):
         tops = [
             top
             for number, bands in enumerate(noted, start=1)
             for value, top in bands[band].bare + bands[band].edge
-            if offset is not None and value == number - offset
+            if number - value in offsets
         ]
         if found := _slots(tops, len(pages)):
             slots[band] = found
@@ -301,7 +311,7 @@ def plan_furniture(pages: Sequence[PageLayout]) -> FurniturePlan:
     }
     heads += stamps.values()
     heads.sort(key=lambda head: (head.band, head.text, head.top))
-    return FurniturePlan(len(pages), tuple(heads[:_MAX_HEADS]), slots, offset)
+    return FurniturePlan(len(pages), tuple(heads[:_MAX_HEADS]), slots, offsets)
 
 
 def _note(seen: _Seen, line: Line, outer: bool) -> None:
@@ -318,19 +328,19 @@ def _note(seen: _Seen, line: Line, outer: bool) -> None:
         seen.lines.append((key, line.top, outer))
 
 
-def _offset(noted: Sequence[dict[Band, _Seen]]) -> int | None:
-    """document page - printed page, when most page numbers agree on it."""
+def _offsets(noted: Sequence[dict[Band, _Seen]]) -> tuple[int, ...]:
+    """document page - printed page, for each numbering many pages agree on."""
     for kind in ("bare", "edge"):  # bare numbers first: a line's last word may be any number
-        offsets: dict[int, int] = defaultdict(int)
+        counts: dict[int, int] = defaultdict(int)
         for number, bands in enumerate(noted, start=1):
             for seen in bands.values():
                 for value, _ in getattr(seen, kind):
-                    offsets[number - value] += 1
-        if offsets:
-            best, count = max(offsets.items(), key=lambda item: (item[1], -abs(item[0])))
-            if count >= max(_MIN_REPEATS, 0.5 * sum(offsets.values())):
-                return best
-    return None
+                    counts[number - value] += 1
+        floor = max(_MIN_REPEATS, _NUMBERING_SHARE * sum(counts.values()))
+        found = sorted(offset for offset, count in counts.items() if count >= floor)
+        if found:
+            return tuple(found[:_MAX_SLOTS])
+    return ()
 
 
 def _head_place(band: Band, top: float, outer: bool, slots: Sequence[float]) -> bool:
@@ -385,22 +395,23 @@ def strip_with_report(
     gone: set[int] = set()
     trimmed: dict[int, Line] = {}
     for band, band_rows in edges.items():
+        slots = plan.slots.get(band, ()) if plan is not None else ()
         for row in band_rows:
-            in_slot = plan is not None and _in_slot(row, plan.slots.get(band, ()))
+            in_slot = _in_slot(row, slots)
             outer = row is (rows[0] if band == "top" else rows[-1])
-            has_number = any(_is_page_number(line.text) for line in row)
+            numbers = {id(line) for line in row if _page_number(line, page_number, slots, plan)}
             for line in row:
-                if _is_page_number(line.text):
+                if id(line) in numbers:
                     gone.add(id(line))
                     removed.append(Removal("page_number", line.text))
                 elif (plan is not None and _is_head(line, band, plan)) or (
                     # beside the page number, in the book's header slot
-                    has_number and (in_slot or (plan is None and outer))
+                    numbers and (in_slot or (plan is None and outer))
                 ):
                     gone.add(id(line))
                     removed.append(Removal("running_head", line.text))
-                elif plan is not None and plan.offset is not None:
-                    cut = _without_page_number(line, page_number - plan.offset)
+                elif plan is not None:
+                    cut = _without_page_number(line, {page_number - o for o in plan.offsets})
                     if cut is not None:
                         trimmed[id(line)] = cut
                         removed.append(Removal("page_number", line.text))
@@ -472,13 +483,29 @@ def _is_head(line: Line, band: Place, plan: FurniturePlan) -> bool:
     )
 
 
-def _without_page_number(line: Line, expected: int) -> Line | None:
+def _page_number(
+    line: Line, page_number: int, slots: Sequence[float], plan: FurniturePlan | None
+) -> bool:
+    """A page number in an edge row: with a plan, an arabic one must be this page's
+    number in one of the book's numberings or sit in a page-number slot (a year
+    at the foot of a title page is text)."""
+    if not _is_page_number(line.text):
+        return False
+    value = _DIGITS.search(line.text)
+    if plan is None or not plan.offsets or value is None:
+        return True
+    if any(abs(line.top - y) <= _SAME_HEIGHT for y in slots):
+        return True
+    return page_number - int(value.group()) in plan.offsets
+
+
+def _without_page_number(line: Line, expected: set[int]) -> Line | None:
     """``line`` without the page number it starts or ends with, if it is ``expected``."""
     match = _EDGE_NUMBER.search(line.text)
     if match is None:
         return None
     value = int(match.group(1) or match.group(2))
-    if value != expected:
+    if value not in expected:
         return None
     text = (line.text[: match.start()] + line.text[match.end() :]).strip()
     return replace(line, text=text) if text else None

@@ -133,6 +133,19 @@ def test_a_number_alone_in_the_text_column_stays_but_not_in_the_margins() -> Non
     assert not text.startswith("12")
 
 
+def test_a_year_at_the_foot_of_a_title_page_is_not_a_page_number() -> None:
+    title = _page(_line("A Title", 200, x0=150), _line("1854", 560, x0=200, x1=230))
+    pages = [title] + [
+        _page(*_body(page=n), _line(str(n), 570, x0=200, x1=212)) for n in range(2, 12)
+    ]
+    plan = plan_furniture(pages)
+    assert plan.offsets == (0,)
+    assert page_text(strip_furniture(title, 1, plan)) == "A Title\n1854"
+    assert page_text(strip_furniture(title, 1, None)) == "A Title"  # no plan: no way to tell
+    for number, page in enumerate(pages[1:], 2):
+        assert not page_text(strip_furniture(page, number, plan)).endswith(str(number))
+
+
 def test_page_number_beside_a_running_head_on_one_line() -> None:
     pages = [_page(_line(f"{n} FREE CULTURE", 40, x1=150), *_body(page=n)) for n in range(1, 9)]
     plan = plan_furniture(pages)
@@ -186,6 +199,17 @@ def test_plan_round_trips_through_json(proof_pages: list[PageLayout]) -> None:
     assert FurniturePlan.from_json(blob) == plan
 
 
+_VALID = {"version": 1, "page_count": 3, "heads": [["top", "x", 1]], "slots": {}, "offsets": []}
+
+
+def _blob(**changes: object) -> bytes:
+    return json.dumps({**_VALID, **changes}).encode()
+
+
+def test_the_valid_blob_the_refusals_start_from_loads() -> None:
+    assert FurniturePlan.from_json(_blob()).heads[0].text == "x"
+
+
 @pytest.mark.parametrize(
     "blob",
     [
@@ -193,20 +217,17 @@ def test_plan_round_trips_through_json(proof_pages: list[PageLayout]) -> None:
         b"not json",
         b"\xff\xfe",
         b"[]",
-        json.dumps({"version": 2, "page_count": 1, "heads": [], "slots": {}}).encode(),
-        json.dumps({"version": 1, "page_count": -1, "heads": [], "slots": {}}).encode(),
-        json.dumps({"version": 1, "page_count": True, "heads": [], "slots": {}}).encode(),
-        json.dumps(
-            {"version": 1, "page_count": 3, "heads": [["side", "x", 1]], "slots": {}}
-        ).encode(),
-        json.dumps(
-            {"version": 1, "page_count": 3, "heads": [["top", "x" * 400, 1]], "slots": {}}
-        ).encode(),
-        json.dumps({"version": 1, "page_count": 3, "heads": [], "slots": {"left": [1]}}).encode(),
-        json.dumps({"version": 1, "page_count": 3, "heads": [], "slots": {"top": ["a"]}}).encode(),
-        json.dumps(
-            {"version": 1, "page_count": 3, "heads": [], "slots": {}, "offset": 1.5}
-        ).encode(),
+        _blob(version=2),
+        _blob(page_count=-1),
+        _blob(page_count=True),
+        _blob(heads=[["side", "x", 1]]),
+        _blob(heads=[["top", "x" * 400, 1]]),
+        _blob(heads=[["top", "x"]]),
+        _blob(heads=[["top", "x", "1"]]),
+        _blob(slots={"left": [1]}),
+        _blob(slots={"top": ["a"]}),
+        _blob(offsets=[1.5]),
+        _blob(offsets=None),
         b" " * (MAX_PLAN_BYTES + 1),
     ],
 )

@@ -141,6 +141,10 @@ def test_walden_stamps_and_page_numbers_are_gone() -> None:
     assert "I have travelled a good deal in Concord" in text
 
 
+# Numbers that are text: the year at the foot of a title page.
+TITLE_PAGE_YEARS = {GOBOOK: [], ECSTR: [(1, "2010")], WALDEN: [(2, "1854")]}
+
+
 @pytest.mark.parametrize("name", [GOBOOK, ECSTR, WALDEN])
 def test_no_bare_number_survives_as_a_line(name: str) -> None:
     """Page numbers, stamped numbers, listing line numbers, a TOC's page column."""
@@ -150,7 +154,7 @@ def test_no_bare_number_survives_as_a_line(name: str) -> None:
         for line in lines
         if re.fullmatch(r"\d+|[ivxlc]+", line)
     ]
-    assert left == []
+    assert left == TITLE_PAGE_YEARS[name]
 
 
 @pytest.mark.parametrize("name", ALL_BOOKS)
