@@ -98,8 +98,12 @@ _SMALL_INTEGER = re.compile(r"^\d{1,3}$")
 _EDGE_NUMBER = re.compile(r"^(\d{1,4})\s+(?=\S)|(?<=\S)\s+(\d{1,4})$")
 # A leader ends its line (maybe before a page number) with five dots or more;
 # inside a line it takes eight: ". . . ." is an ellipsis and a full stop.
+# A long title leaves room for three spaced dots before its page number.
 _LEADER = re.compile(
-    r"\s*(?:[.·…_]\s*){5,}(?:\d{1,4}|[ivxlcdm]+)?\s*$|\s*(?:[.·…_]\s*){8,}", re.IGNORECASE
+    r"\s*(?:[.·…_]\s*){5,}(?:\d{1,4}|[ivxlcdm]+)?\s*$"
+    r"|\s*(?:\.\s+){2,}\.\s*(?:\d{1,4}|[ivxlcdm]+)\s*$"
+    r"|\s*(?:[.·…_]\s*){8,}",
+    re.IGNORECASE,
 )
 # Crop marks and ornaments: box drawing, blocks, geometric shapes, dingbats, bars.
 _GLYPH = "\u2500-\u25ff\u2700-\u27bf\u2758-\u275a|¦\u2016"

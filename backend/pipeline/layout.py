@@ -42,9 +42,10 @@ _PDFIUM_HYPHENS = str.maketrans({"\ufffe": "-", "\x02": "-", "\r": " ", "\n": " 
 _NOTE_MARK = re.compile(r"^[0-9*†‡§¶]{1,3}$")
 
 # Two rectangles on one baseline are one line when the gap between them is at
-# most this many times the line's height (a word space is a fraction of it; a
-# column gutter or a margin number is well beyond it).
-_JOIN_GAP = 1.0
+# most this many times the line's height (a tight box: 0.7 to 1 em). A word
+# space, even in a loose justified line or in code, is less; a column gutter or
+# a margin number is more.
+_JOIN_GAP = 1.5
 # A mark is "raised" when its bottom is this fraction of the line height above
 # the line's bottom, and "small" when shorter than this fraction of the line.
 _RAISED = 0.33

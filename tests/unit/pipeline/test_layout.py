@@ -7,7 +7,7 @@ import re
 import pytest
 
 from backend.pipeline.layout import Line, PageLayout, read_layouts, reading_order
-from tests.unit.pipeline.books import BOOKS, SAINT_SIMON, layouts
+from tests.unit.pipeline.books import BOOKS, ECSTR, SAINT_SIMON, layouts
 from tests.unit.pipeline.proof_pdf import build_proof
 
 
@@ -92,3 +92,9 @@ def test_pages_come_in_document_order() -> None:
     assert len(pages) == 4
     for n in (1, 2):
         assert any(f"on page {n} row 0." in line.text for line in pages[n - 1].lines)
+
+
+def test_a_code_line_in_several_fonts_stays_one_line() -> None:
+    """ECSTR sets "*" in another font: three rectangles, one line of code."""
+    texts = [line.text for line in layouts(ECSTR)[144].lines]
+    assert "func (this *Variable) Evaluate(context *Context) bool {" in texts
