@@ -47,6 +47,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from backend.pipeline.layout import Line, PageLayout, group_rows
@@ -105,6 +106,9 @@ _LEADER = re.compile(
     r"|\s*(?:[.·…_]\s*){8,}",
     re.IGNORECASE,
 )
+# Every leader has two leader dots close together: a cheap test before _LEADER,
+# whose leading blanks make it try every space of every line.
+_LEADER_HINT = re.compile(r"[.·…_]\s?[.·…_]")
 # Crop marks and ornaments: box drawing, blocks, geometric shapes, dingbats, bars.
 _GLYPH = "\u2500-\u25ff\u2700-\u27bf\u2758-\u275a|¦\u2016"
 _GLYPH_RUN = re.compile(rf"[{_GLYPH}](?:\s*[{_GLYPH}]){{2,}}")
@@ -131,6 +135,14 @@ class FurniturePlan:
     # printed page number = document page number - offset, for each numbering
     # the book carries (a stamped one may run beside the printed one).
     offsets: tuple[int, ...] = ()
+
+    @cached_property
+    def head_heights(self) -> dict[str, tuple[float, ...]]:
+        """The distinct heights of the heads of each place, for a quick first test."""
+        heights: dict[str, set[float]] = defaultdict(set)
+        for head in self.heads:
+            heights[head.band].add(head.top)
+        return {band: tuple(sorted(tops)) for band, tops in heights.items()}
 
     def to_json(self) -> bytes:
         data = {
@@ -437,7 +449,7 @@ def _strip_local(page: PageLayout, removed: list[Removal]) -> PageLayout:
         if _GLYPH_RUN.search(text):
             text = " ".join(_GLYPH_RUN.sub(" ", text).split())
             removed.append(Removal("glyph_run", line.text))
-        if _LEADER.search(text):
+        if _LEADER_HINT.search(text) and _LEADER.search(text):
             text = " ".join(_LEADER.sub(" ", text).split())
             removed.append(Removal("dot_leader", line.text))
         if text:
@@ -480,6 +492,10 @@ def _in_slot(row: list[Line], slots: Sequence[float]) -> bool:
 
 
 def _is_head(line: Line, band: Place, plan: FurniturePlan) -> bool:
+    heights = plan.head_heights.get(band)
+    # Most lines sit where no head does: skip normalising their text.
+    if not heights or not any(abs(top - line.top) <= _SAME_HEIGHT for top in heights):
+        return False
     key = normalise(line.text)
     return any(
         head.band == band and head.text == key and abs(head.top - line.top) <= _SAME_HEIGHT
