@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -36,7 +36,7 @@ import pypdfium2.raw as pdfium_c
 # PDFium marks a hyphen it takes for a soft (line-end) hyphen with U+FFFE in the
 # full-page text and with U+0002 in bounded text; it is a real hyphen glyph on
 # the page, so it goes back to "-" (clean.py decides whether to glue the word).
-_PDFIUM_HYPHENS = str.maketrans({"\ufffe": "-", "\x02": "-", "\r": " ", "\n": " ", "\x00": None})
+_PDFIUM_HYPHENS = ("\ufffe", "\x02")
 # What a footnote reference mark is made of: digits, a few letters never (M^me
 # and 1^er are words), the classic note signs.
 _NOTE_MARK = re.compile(r"^[0-9*†‡§¶]{1,3}$")
@@ -160,19 +160,31 @@ def _page_text(raw: pdfium_c.FPDF_TEXTPAGE) -> str:
 def _runs(raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> list[_Run]:
     """PDFium's lines of text, cut where their rectangles must not stay together."""
     text, marks = _glued_marks(raw, _page_text(raw))
+    for hyphen in _PDFIUM_HYPHENS:  # same length: indices hold
+        text = text.replace(hyphen, "-")
+    # NUL: a blanked mark, or a broken font's glyph: never text.
+    clean_of = _without_nul if "\x00" in text else _collapsed
     rects = _RectReader(raw, page_height)
     runs: list[_Run] = []
     for segment in _SEGMENT.finditer(text):
         start, end = segment.span()
         boxes = rects(start, end - start)
         if len(boxes) == 1:  # the common case: a whole line in one text object
-            clean = " ".join(segment.group().translate(_PDFIUM_HYPHENS).split())
+            clean = clean_of(segment.group())
             if clean:
                 runs.append(_Run(clean, *boxes[0], start, marks=_marks_in(marks, start, end)))
             continue
         if boxes:
-            runs += _cut_segment(raw, text, start, end, boxes, marks)
+            runs += _cut_segment(raw, text, start, end, boxes, marks, clean_of)
     return runs
+
+
+def _collapsed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _without_nul(text: str) -> str:
+    return " ".join(text.replace("\x00", "").split())
 
 
 # Digits right after a letter: a reference mark set in the same text object as
@@ -221,6 +233,7 @@ def _cut_segment(
     end: int,
     boxes: list[_Box],
     marks: dict[int, str],
+    clean_of: Callable[[str], str],
 ) -> list[_Run]:
     """The runs of a PDFium line made of several rectangles."""
     main = max(boxes, key=lambda box: (box[2] - box[0]) * (box[3] - box[1]))
@@ -231,7 +244,7 @@ def _cut_segment(
     for piece in range(len(edges) - 1):
         lo, hi = bounds[piece], bounds[piece + 1]
         raw_text = text[lo:hi]
-        clean = " ".join(raw_text.translate(_PDFIUM_HYPHENS).split())
+        clean = clean_of(raw_text)
         own_marks = _marks_in(marks, lo, hi)
         if not clean and own_marks:
             # A mark in a rectangle of its own: :func:`_line` tells it by its box.
