@@ -133,10 +133,13 @@ def read_layouts(pdf_bytes: bytes) -> list[PageLayout]:
 
 def read_page(page: pdfium.PdfPage) -> PageLayout:
     """The lines of ``page`` with their geometry, in reading order."""
-    width, height = (float(v) for v in page.get_size())
+    # Text comes in PDF user space, whatever the page's /Rotate: measure it from
+    # the top-left corner of the (unrotated) crop box, clipped to the media box.
+    left, bottom, right, top = (float(v) for v in page.get_bbox())
+    width, height = right - left, top - bottom
     textpage = page.get_textpage()
     try:
-        runs = _runs(textpage.raw, height)
+        runs = _runs(textpage.raw, (left, top))
         lines = [_line(textpage.raw, group) for group in _group_runs(runs)]
     finally:
         textpage.close()
@@ -157,14 +160,14 @@ def _page_text(raw: pdfium_c.FPDF_TEXTPAGE) -> str:
     return text
 
 
-def _runs(raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> list[_Run]:
+def _runs(raw: pdfium_c.FPDF_TEXTPAGE, origin: tuple[float, float]) -> list[_Run]:
     """PDFium's lines of text, cut where their rectangles must not stay together."""
     text, marks = _glued_marks(raw, _page_text(raw))
     for hyphen in _PDFIUM_HYPHENS:  # same length: indices hold
         text = text.replace(hyphen, "-")
     # NUL: a blanked mark, or a broken font's glyph: never text.
     clean_of = _without_nul if "\x00" in text else _collapsed
-    rects = _RectReader(raw, page_height)
+    rects = _RectReader(raw, origin)
     runs: list[_Run] = []
     for segment in _SEGMENT.finditer(text):
         start, end = segment.span()
@@ -278,9 +281,9 @@ class _RectReader:
     """``FPDFText_CountRects`` + ``FPDFText_GetRect`` with the out-parameters made once
     per page: on a page of forty lines the ctypes set-up would cost more than PDFium."""
 
-    def __init__(self, raw: pdfium_c.FPDF_TEXTPAGE, page_height: float) -> None:
+    def __init__(self, raw: pdfium_c.FPDF_TEXTPAGE, origin: tuple[float, float]) -> None:
         self.raw = raw
-        self.page_height = page_height
+        self.origin = origin
         self.cells = tuple(ctypes.c_double() for _ in range(4))
         self.refs = tuple(ctypes.byref(cell) for cell in self.cells)
         self.count_rects = pdfium_c.FPDFText_CountRects
@@ -289,13 +292,13 @@ class _RectReader:
     def __call__(self, start: int, count: int) -> list[_Box]:
         raw, (left, top, right, bottom) = self.raw, self.refs
         l_cell, t_cell, r_cell, b_cell = self.cells
-        height = self.page_height
+        x, y = self.origin
         boxes = []
         for index in range(self.count_rects(raw, start, count)):
             if self.get_rect(raw, index, left, top, right, bottom):
                 # PDF space has its origin bottom-left; ours is top-left.
                 boxes.append(
-                    (l_cell.value, height - t_cell.value, r_cell.value, height - b_cell.value)
+                    (l_cell.value - x, y - t_cell.value, r_cell.value - x, y - b_cell.value)
                 )
         return boxes
 
@@ -471,6 +474,8 @@ def group_rows(lines: Iterable[Line]) -> list[list[Line]]:
 # and few lines crossing it (titles, a figure caption).
 _MIN_COLUMN_LINES = 5
 _MAX_CROSSING_SHARE = 0.25
+# ...whose median line is at least this share of the page wide.
+_MIN_COLUMN_SHARE = 0.15
 
 
 def find_gutter(lines: Sequence[Line], page_width: float) -> tuple[float, float] | None:
@@ -503,9 +508,17 @@ def find_gutter(lines: Sequence[Line], page_width: float) -> tuple[float, float]
             and len(right) >= _MIN_COLUMN_LINES
             and crossing <= _MAX_CROSSING_SHARE * len(lines)
             and _side_by_side(left, right)
+            and _wide(left, page_width)
+            and _wide(right, page_width)
         ):
             best = (a, b)
     return best
+
+
+def _wide(column: Sequence[Line], page_width: float) -> bool:
+    """A column of text, not a column of margin numbers or bullets."""
+    widths = sorted(line.x1 - line.x0 for line in column)
+    return widths[len(widths) // 2] >= _MIN_COLUMN_SHARE * page_width
 
 
 def _side_by_side(left: Sequence[Line], right: Sequence[Line]) -> bool:

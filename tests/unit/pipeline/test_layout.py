@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 
 import pytest
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import RectangleObject
 
 from backend.pipeline.layout import Line, PageLayout, read_layouts, reading_order
 from tests.unit.pipeline.books import BOOKS, ECSTR, SAINT_SIMON, layouts
@@ -98,3 +102,46 @@ def test_a_code_line_in_several_fonts_stays_one_line() -> None:
     """ECSTR sets "*" in another font: three rectangles, one line of code."""
     texts = [line.text for line in layouts(ECSTR)[144].lines]
     assert "func (this *Variable) Evaluate(context *Context) bool {" in texts
+
+
+def _rewritten(pdf: bytes, change: Callable[[PageObject], None]) -> bytes:
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        writer.add_page(page)
+    change(writer.pages[1])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda page: page.rotate(90),
+        # Boxes shifted off the origin: coordinates count from the crop box.
+        lambda page: [
+            setattr(page, "mediabox", RectangleObject((-100, -50, 420, 595))),
+            setattr(page, "cropbox", RectangleObject((-100, -50, 420, 595))),
+        ],
+    ],
+    ids=["rotated", "shifted-box"],
+)
+def test_a_rotated_or_shifted_page_reads_like_the_plain_one(
+    change: Callable[[PageObject], None],
+) -> None:
+    proof = build_proof(pages=4)
+    plain = read_layouts(proof.pdf)[1]
+    page = read_layouts(_rewritten(proof.pdf, change))[1]
+    assert [line.text for line in page.lines] == [line.text for line in plain.lines]
+    for line in page.lines:
+        assert 0 <= line.top < line.bottom <= page.height
+        assert 0 <= line.x0 < line.x1 <= page.width
+
+
+def test_margin_line_numbers_are_not_a_column() -> None:
+    """Numbers down the margin, even inside the middle half of a wide page, stay on
+    their rows: a column of text is wider than that."""
+    numbers = [Line(str(i + 1), 135, 100 + 15 * i, 139, 108 + 15 * i, 7) for i in range(20)]
+    prose = [Line(f"prose {i}", 160, 99 + 15 * i, 480, 110 + 15 * i, 11) for i in range(20)]
+    ordered = reading_order(numbers + prose, 520)
+    assert ordered == [line for pair in zip(numbers, prose, strict=True) for line in pair]
