@@ -403,7 +403,15 @@ def strip_furniture(page: PageLayout, page_number: int, plan: FurniturePlan | No
 def strip_with_report(
     page: PageLayout, page_number: int, plan: FurniturePlan | None
 ) -> tuple[PageLayout, list[Removal]]:
-    """:func:`strip_furniture`, and what each rule took away."""
+    """:func:`strip_furniture`, and what each rule took away.
+
+    ``ValueError`` when ``page_number`` is not a page of the book ``plan`` was
+    made for (a chunk mapped to the wrong document pages, or another book's plan).
+    """
+    if plan is not None and not 1 <= page_number <= plan.page_count:
+        raise ValueError(
+            f"page {page_number} is not in the planned book of {plan.page_count} pages"
+        )
     removed: list[Removal] = []
     page = _strip_local(page, removed)
     rows = _rows(page.lines)

@@ -234,3 +234,11 @@ def test_the_valid_blob_the_refusals_start_from_loads() -> None:
 def test_a_bad_plan_blob_is_refused(blob: bytes) -> None:
     with pytest.raises(ValueError, match="furniture plan"):
         FurniturePlan.from_json(blob)
+
+
+def test_a_page_number_outside_the_planned_book_is_refused(proof_pages: list[PageLayout]) -> None:
+    plan = plan_furniture(proof_pages)
+    for number in (0, len(proof_pages) + 1):
+        with pytest.raises(ValueError, match="not in the planned book"):
+            strip_furniture(proof_pages[0], number, plan)
+    assert strip_furniture(proof_pages[0], 0, None).lines  # no plan: nothing to check against
