@@ -56,6 +56,9 @@ _READ_SIZE = 1 << 20
 # Signals that mean "a resource limit ended the child": CPU time (SIGXCPU at the
 # soft limit, SIGKILL at the hard one, or the kernel's OOM killer).
 _LIMIT_SIGNALS = {signal.SIGXCPU, signal.SIGKILL}
+# A crash after the child's resident size grew by this share of its memory
+# allowance counts as hitting the memory cap (see _death_error).
+_NEAR_MEMORY_CAP = 0.75
 _ERROR_CLASSES: dict[str, type[PipelineError]] = {
     cls.code: cls for cls in (InvalidPdfError, EncryptedPdfError, PdfTooComplexError, NoTextError)
 }
@@ -108,6 +111,7 @@ def _fork_and_collect(
     func: Callable[..., Any], args: tuple[Any, ...], limits: ParseLimits
 ) -> tuple[Any, ...]:
     read_fd, write_fd = os.pipe()
+    baseline = _resident_bytes()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         # First, before anything allocates: objects inherited from the parent must
@@ -127,7 +131,7 @@ def _fork_and_collect(
         payload, timed_out = _read_until(read_fd, time.monotonic() + limits.timeout_seconds)
         if timed_out:
             os.kill(pid, signal.SIGKILL)
-        status = _reap(pid)
+        status, peak = _reap(pid)
         reaped = True
     finally:
         os.close(read_fd)
@@ -139,7 +143,7 @@ def _fork_and_collect(
     try:
         outcome: tuple[Any, ...] = pickle.loads(payload)  # noqa: S301 - our own child wrote it
     except Exception:  # an incomplete pickle: the child died while writing or before
-        return _error(_death_error(status, limits))
+        return _error(_death_error(status, limits, peak - baseline))
     return outcome
 
 
@@ -158,22 +162,36 @@ def _read_until(read_fd: int, deadline: float) -> tuple[bytes, bool]:
             pieces.append(piece)
 
 
-def _reap(pid: int) -> int | None:
+def _reap(pid: int) -> tuple[int | None, int]:
+    """The child's exit status (None if someone else reaped it) and its peak resident bytes."""
     try:
-        return os.waitpid(pid, 0)[1]
+        _, status, usage = os.wait4(pid, 0)
     except ChildProcessError:  # someone else's waitpid(-1) took it first
-        return None
+        return None, 0
+    return status, usage.ru_maxrss * 1024
 
 
 def _too_slow(limits: ParseLimits) -> str:
     return f"the PDF took longer than {limits.timeout_seconds:g} s to parse; it is too complex"
 
 
-def _death_error(status: int | None, limits: ParseLimits) -> PipelineError:
+def _death_error(status: int | None, limits: ParseLimits, grown: int = 0) -> PipelineError:
+    """Why the child died: a limit (``PDF_TOO_COMPLEX``) or a crash (``INVALID_PDF``).
+
+    ``grown`` is how much the child's resident size grew over the parent's.
+    PDFium aborts (SIGABRT) when an allocation fails under the address-space cap
+    instead of raising, so a crash after the child used most of its allowance
+    is the memory limit, not a damaged file.
+    """
     if status is not None and os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         if number in _LIMIT_SIGNALS:
             return PdfTooComplexError(_too_slow(limits))
+        if grown >= _NEAR_MEMORY_CAP * limits.memory_mb * 1024 * 1024:
+            return PdfTooComplexError(
+                f"the PDF needs more than {limits.memory_mb} MB of memory to parse; "
+                "it is too complex"
+            )
         name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
         return InvalidPdfError(f"the PDF parser crashed on this file ({name})")
     code = os.WEXITSTATUS(status) if status is not None else "unknown"
@@ -240,6 +258,14 @@ def _limit_resources(limits: ParseLimits) -> None:
     _, hard_cpu = resource.getrlimit(resource.RLIMIT_CPU)
     if hard_cpu == resource.RLIM_INFINITY or cpu + 1 <= hard_cpu:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:  # not Linux: the peak resident size (KiB) is an upper bound
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _mapped_bytes() -> int:

@@ -25,6 +25,14 @@ from backend.pipeline.types import ChunkSpec
 
 log = logging.getLogger(__name__)
 
+# pypdf logs a warning for every recoverable oddity (odd xref offsets, unknown
+# glyph names...), which on a real-world book means hundreds of lines per split.
+# Only errors are worth a worker's log; an operator who configured the logger
+# explicitly keeps their level.
+_PYPDF_LOG = logging.getLogger("pypdf")
+if _PYPDF_LOG.level == logging.NOTSET:
+    _PYPDF_LOG.setLevel(logging.ERROR)
+
 # Exceptions pypdf is known to let escape on malformed files, besides its own.
 PARSER_ERRORS: tuple[type[BaseException], ...] = (
     PyPdfError,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.pipeline.furniture import FurniturePlan
 from backend.pipeline.sandbox import ParseLimits
 
 
@@ -64,6 +65,9 @@ class ChunkInput:
     # How long and how much memory parsing this chunk's PDF may take (not a
     # processing setting: never part of a cache key).
     limits: ParseLimits = field(default_factory=ParseLimits)
+    # What repeats across the whole book (running heads, page-number slots),
+    # planned once at split time; None: only the page-local furniture rules.
+    furniture: FurniturePlan | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ def read_owned(chunk: ChunkInput) -> OwnedText:
     ``NoTextError`` when no owned page has text (scans). Every processor starts here.
     """
     spec = chunk.spec
-    extracted = extract_pages_limited(chunk.pdf_bytes, chunk.limits)
+    extracted = extract_pages_limited(
+        chunk.pdf_bytes, chunk.limits, chunk.furniture, first_page=spec.read_start
+    )
     expected = spec.read_end - spec.read_start + 1
     if len(extracted) != expected:
         raise InvalidPdfError(
