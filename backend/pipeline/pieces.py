@@ -21,6 +21,9 @@ ABBREVIATIONS = frozenset({
     "p", "pp", "cf", "av", "apr", "vol", "chap", "ch", "éd", "ed", "fig", "env", "art",
     "coll", "hab", "bd", "boul", "cie", "ex", "t", "nº",
 })
+# A letter or a digit: what str.isalnum accepts (\w without the underscore).
+_ALNUM = re.compile(r"[^\W_]")
+_WORD_TAIL = re.compile(r"[^\W_]\S*")
 _INITIALS = re.compile(r"(?:[A-ZÀ-Ý]\.-?)*[A-ZÀ-Ý]")
 
 _CONJUNCTIONS = frozenset({
@@ -54,11 +57,12 @@ def is_abbreviation(core: str) -> bool:
 
 def count_words(text: str) -> int:
     """Tokens that hold a letter or a digit: what ``max_words`` limits."""
-    return sum(1 for token in text.split() if _is_word(token))
+    # One match per such token: from its first letter or digit to its end.
+    return len(_WORD_TAIL.findall(text))
 
 
 def _is_word(token: str) -> bool:
-    return any(ch.isalnum() for ch in token)
+    return _ALNUM.search(token) is not None
 
 
 def _cut_cost(prev: str, nxt: str) -> float:
@@ -79,6 +83,37 @@ def _cut_cost(prev: str, nxt: str) -> float:
     return _HARD_CUT
 
 
+def _cut_costs(tokens: list[str]) -> list[float]:
+    """``_cut_cost`` of each place ``end`` (between tokens ``end - 1`` and ``end``).
+
+    Most places sit between two plain words (``maison`` ``blanche``): there
+    the cost is the hard cut's and :func:`_cut_cost` need not run. A place
+    needs it when the token before ends in punctuation or the token after
+    starts with it (openers, dashes, lone punctuation, abbreviations and
+    sentence ends all do), or when the token after may be a conjunction.
+    """
+    n = len(tokens)
+    costs = [_HARD_CUT] * (n + 1)
+    costs[n] = 0.0
+    plain_end = [token[-1].isalnum() for token in tokens]
+    for end in range(1, n):
+        nxt = tokens[end]
+        if plain_end[end - 1] and nxt[0].isalnum() and not _may_join(nxt):
+            continue
+        prev = tokens[end - 1]
+        cost = _cut_cost(prev, nxt)
+        if not _is_word(prev) and not _is_word(nxt):
+            cost += 0.5  # between two punctuation tokens: prefer the word side
+        costs[end] = cost
+    return costs
+
+
+def _may_join(token: str) -> bool:
+    """Could ``token`` (starting with a letter) be a conjunction or ``que``?"""
+    word = token.casefold()
+    return word in _CONJUNCTIONS or word == "que" or word.startswith(_ELIDED)
+
+
 def split_long(sentence: str, max_words: int) -> list[str]:
     """Cut ``sentence`` into pieces of at most ``max_words`` words.
 
@@ -91,34 +126,47 @@ def split_long(sentence: str, max_words: int) -> list[str]:
     if max_words < 1:
         raise ValueError("max_words must be at least 1")
     tokens = sentence.split()
+    is_word = [_ALNUM.search(token) is not None for token in tokens]
     words = [0]
-    for token in tokens:
-        words.append(words[-1] + _is_word(token))
-    total = words[-1]
+    count = 0
+    for flag in is_word:
+        count += flag
+        words.append(count)
+    total = count
     if total <= max_words:
         return [" ".join(tokens)] if tokens else []
     pieces_needed = -(-total // max_words)
     target = total / pieces_needed
     n = len(tokens)
+    cuts = _cut_costs(tokens)
+    # The cost of a piece of c words, computed as the cost expression always
+    # did, term by term in the same order, so ties break the same way.
+    balance = [_BALANCE * (c - target) ** 2 for c in range(max_words + 1)]
+    short = [c < max_words / 3 for c in range(max_words + 1)]
     inf = float("inf")
     best = [inf] * (n + 1)
     back = [0] * (n + 1)
     best[0] = 0.0
     for end in range(1, n + 1):
-        cut = 0.0 if end == n else _cut_cost(tokens[end - 1], tokens[end])
-        if end < n and not _is_word(tokens[end - 1]) and not _is_word(tokens[end]):
-            cut += 0.5  # between two punctuation tokens: prefer the word side
+        cut = cuts[end]
+        reached = words[end]
+        lowest = inf
+        choice = 0
         for start in range(end - 1, -1, -1):
-            count = words[end] - words[start]
-            if count > max_words:
+            c = reached - words[start]
+            if c > max_words:
                 break
-            if count == 0 or best[start] == inf:
+            if c == 0:
                 continue
-            cost = best[start] + _PIECE_COST + cut + _BALANCE * (count - target) ** 2
-            if count < max_words / 3:
+            base = best[start]
+            if base == inf:
+                continue
+            cost = base + _PIECE_COST + cut + balance[c]
+            if short[c]:
                 cost += _SHORT_PIECE  # "puis," alone reads as debris
-            if cost < best[end]:
-                best[end], back[end] = cost, start
+            if cost < lowest:
+                lowest, choice = cost, start
+        best[end], back[end] = lowest, choice
     pieces: list[str] = []
     end = n
     while end > 0:
