@@ -67,9 +67,28 @@ _SPACES = dict.fromkeys(
 )
 _INVISIBLE = dict.fromkeys(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"], "")
 _HYPHENS = {"\u2010": "-", "\u2011": "-"}
-_CHAR_MAP = str.maketrans({**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS})
+
+
+# One regex substitution per kind of character instead of str.translate with a
+# dict, which is slow on non-ASCII text (a dict lookup per character). The
+# kinds are disjoint and no replacement is itself replaced, so applying them
+# one after the other maps each character exactly as one translation would.
+def _any_of(chars: dict[str, str]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(sorted(chars)) + "]")
+
+
+_SPACE_CHARS = _any_of(_SPACES)
+_INVISIBLE_CHARS = _any_of(_INVISIBLE)
+_HYPHEN_CHARS = _any_of(_HYPHENS)
+_LIGATURE_CHARS = _any_of(_LIGATURES)
+_SPECIAL_CHARS = _any_of({**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS})
 
 _SOFT_HYPHEN = "\u00ad"
+_LINE_END_SOFT_HYPHENS = re.compile(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))")
+# Whitespace other than a newline (what str.split() splits on), and the single
+# space a collapsed line may keep at either end.
+_BLANKS = re.compile(r"[^\S\n]+")
+_LINE_EDGE_SPACE = re.compile(r" ?\n ?")
 _PAGE_NUMBER = re.compile(
     r"^[\s\-–—·•|]*(?:(?:page|p\.)\s*)?\d{1,4}(?:\s*(?:/|sur|of)\s*\d{1,4})?[\s\-–—·•|]*$",
     re.IGNORECASE,
@@ -128,16 +147,23 @@ def normalize_chars(text: str) -> str:
     A soft hyphen at the end of a line is kept (it marks a word to glue to the
     next line, see :func:`clean_pages`); anywhere else it is dropped.
     """
-    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+    text = unicodedata.normalize("NFC", text)
+    if _SPECIAL_CHARS.search(text):
+        text = _SPACE_CHARS.sub(" ", text)
+        text = _INVISIBLE_CHARS.sub("", text)
+        text = _HYPHEN_CHARS.sub("-", text)
+        text = _LIGATURE_CHARS.sub(lambda m: _LIGATURES[m.group()], text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))", "\x00", text)
+    if _SOFT_HYPHEN not in text and "\x00" not in text:
+        return text
+    text = _LINE_END_SOFT_HYPHENS.sub("\x00", text)
     return text.replace(_SOFT_HYPHEN, "").replace("\x00", _SOFT_HYPHEN)
 
 
 def page_lines(text: str) -> list[str]:
     """The non-empty lines of a page, normalised, with collapsed spaces."""
-    lines = (" ".join(line.split()) for line in normalize_chars(text).split("\n"))
-    return [line for line in lines if line]
+    text = _LINE_EDGE_SPACE.sub("\n", _BLANKS.sub(" ", normalize_chars(text))).strip(" ")
+    return [line for line in text.split("\n") if line]
 
 
 def is_page_number_line(line: str) -> bool:
