@@ -85,10 +85,9 @@ _SPECIAL_CHARS = _any_of({**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS})
 
 _SOFT_HYPHEN = "\u00ad"
 _LINE_END_SOFT_HYPHENS = re.compile(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))")
-# Whitespace other than a newline (what str.split() splits on), and the single
-# space a collapsed line may keep at either end.
-_BLANKS = re.compile(r"[^\S\n]+")
-_LINE_EDGE_SPACE = re.compile(r" ?\n ?")
+# Runs of whitespace other than a newline (what str.split() splits on).
+_BLANKS = re.compile(r" [^\S\n]+|[^\S\n ][^\S\n]*")  # not a lone plain space: it stays
+_ODD_SPACE = re.compile(r"[^\S \n]")
 _PAGE_NUMBER = re.compile(
     r"^[\s\-–—·•|]*(?:(?:page|p\.)\s*)?\d{1,4}(?:\s*(?:/|sur|of)\s*\d{1,4})?[\s\-–—·•|]*$",
     re.IGNORECASE,
@@ -162,8 +161,11 @@ def normalize_chars(text: str) -> str:
 
 def page_lines(text: str) -> list[str]:
     """The non-empty lines of a page, normalised, with collapsed spaces."""
-    text = _LINE_EDGE_SPACE.sub("\n", _BLANKS.sub(" ", normalize_chars(text))).strip(" ")
-    return [line for line in text.split("\n") if line]
+    text = normalize_chars(text)
+    # The substitutions scan slowly; the checks that they have work to do do not.
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _BLANKS.sub(" ", text)
+    return [stripped for line in text.split("\n") if (stripped := line.strip(" "))]
 
 
 def is_page_number_line(line: str) -> bool:
