@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import statistics
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,19 +68,16 @@ _INVISIBLE = dict.fromkeys(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"], "
 _HYPHENS = {"\u2010": "-", "\u2011": "-"}
 
 
-# One regex substitution per kind of character instead of str.translate with a
-# dict, which is slow on non-ASCII text (a dict lookup per character). The
-# kinds are disjoint and no replacement is itself replaced, so applying them
-# one after the other maps each character exactly as one translation would.
-def _any_of(chars: dict[str, str]) -> re.Pattern[str]:
-    return re.compile("[" + "".join(sorted(chars)) + "]")
+# One regex pass that replaces only the characters to map, instead of
+# str.translate with a dict, which is slow on non-ASCII text (a dict lookup per
+# character): a page holds a few such characters (French spaces) or none.
+_CHAR_MAP = {**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS}
+_SPECIAL_CHARS = re.compile("[" + "".join(sorted(_CHAR_MAP)) + "]")
 
 
-_SPACE_CHARS = _any_of(_SPACES)
-_INVISIBLE_CHARS = _any_of(_INVISIBLE)
-_HYPHEN_CHARS = _any_of(_HYPHENS)
-_LIGATURE_CHARS = _any_of(_LIGATURES)
-_SPECIAL_CHARS = _any_of({**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS})
+def _mapped(match: re.Match[str]) -> str:
+    return _CHAR_MAP[match.group()]
+
 
 _SOFT_HYPHEN = "\u00ad"
 _LINE_END_SOFT_HYPHENS = re.compile(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))")
@@ -147,11 +143,7 @@ def normalize_chars(text: str) -> str:
     next line, see :func:`clean_pages`); anywhere else it is dropped.
     """
     text = unicodedata.normalize("NFC", text)
-    if _SPECIAL_CHARS.search(text):
-        text = _SPACE_CHARS.sub(" ", text)
-        text = _INVISIBLE_CHARS.sub("", text)
-        text = _HYPHEN_CHARS.sub("-", text)
-        text = _LIGATURE_CHARS.sub(lambda m: _LIGATURES[m.group()], text)
+    text = _SPECIAL_CHARS.sub(_mapped, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _SOFT_HYPHEN not in text and "\x00" not in text:
         return text
@@ -273,10 +265,19 @@ def join_broken_word(left: str, right: str) -> str:
     return left + right if is_real_hyphen(left, right) else left[:-1] + right
 
 
+def _median(values: list[int]) -> float:
+    """``statistics.median``, without its generality (and cost)."""
+    values.sort()
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2
+
+
 def _title_like(line: str, median: float) -> bool:
     return (
         line[-1] not in _NOT_TITLE_END_CHARS
-        and len(line.split()) <= 8
+        and line.count(" ") <= 7  # at most 8 words: lines have single spaces
         and (len(line) < 0.6 * median or median < 30)
     )
 
@@ -301,7 +302,7 @@ def clean_pages(pages: Sequence[str], *, fix_hyphenation: bool = True) -> Cleane
     prev_end = "."  # last character of the previous line ("." at the start)
     prev_title = False
     for lines in lines_per_page:
-        median = statistics.median(len(line) for line in lines) if lines else 0.0
+        median = _median([len(line) for line in lines]) if lines else 0.0
         page_start: int | None = None
         for line in lines:
             space = line.find(" ")
