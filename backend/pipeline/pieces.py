@@ -174,9 +174,12 @@ def split_long(sentence: str, max_words: int) -> list[str]:
     balance = [_BALANCE * (c - target) ** 2 for c in range(max_words + 1)]
     short = [c < max_words / 3 for c in range(max_words + 1)]
     inf = float("inf")
-    best = [inf] * (n + 1)
+    # started[s]: the best cost up to place s plus the cost of the piece that
+    # starts there, the first two terms of every cost from s, summed once.
+    started = [inf] * (n + 1)
+    started[0] = 0.0 + _PIECE_COST
     back = [0] * (n + 1)
-    best[0] = 0.0
+    short_piece = _SHORT_PIECE
     for end in range(1, n + 1):
         cut = cuts[end]
         reached = words[end]
@@ -188,15 +191,12 @@ def split_long(sentence: str, max_words: int) -> list[str]:
                 break
             if c == 0:
                 continue
-            base = best[start]
-            if base == inf:
-                continue
-            cost = base + _PIECE_COST + cut + balance[c]
+            cost = started[start] + cut + balance[c]
             if short[c]:
-                cost += _SHORT_PIECE  # "puis," alone reads as debris
+                cost += short_piece  # "puis," alone reads as debris
             if cost < lowest:
                 lowest, choice = cost, start
-        best[end], back[end] = lowest, choice
+        started[end], back[end] = lowest + _PIECE_COST, choice
     pieces: list[str] = []
     end = n
     while end > 0:
