@@ -274,14 +274,6 @@ def _median(values: list[int]) -> float:
     return (values[middle - 1] + values[middle]) / 2
 
 
-def _title_like(line: str, median: float) -> bool:
-    return (
-        line[-1] not in _NOT_TITLE_END_CHARS
-        and line.count(" ") <= 7  # at most 8 words: lines have single spaces
-        and (len(line) < 0.6 * median or median < 30)
-    )
-
-
 def _starts_sentence(word: str) -> bool:
     head = word.lstrip('«“"(')
     return word.startswith(("«", "“") + _DASHES) or (head[:1].isupper() or head[:1].isdigit())
@@ -302,7 +294,10 @@ def clean_pages(pages: Sequence[str], *, fix_hyphenation: bool = True) -> Cleane
     prev_end = "."  # last character of the previous line ("." at the start)
     prev_title = False
     for lines in lines_per_page:
+        # A title is short for its page: shorter than 60 % of the page's median
+        # line, or any line on a page of short lines (a title page).
         median = _median([len(line) for line in lines]) if lines else 0.0
+        title_length = 0.6 * median
         page_start: int | None = None
         for line in lines:
             space = line.find(" ")
@@ -333,11 +328,15 @@ def clean_pages(pages: Sequence[str], *, fix_hyphenation: bool = True) -> Cleane
             parts.append(part)
             length += len(part)
             last = first if space < 0 else line[line.rfind(" ") + 1 :]
-            glue = last.endswith(_SOFT_HYPHEN) or (
-                fix_hyphenation and bool(_BROKEN_WORD.search(last))
+            glue = last[-1:] == _SOFT_HYPHEN or (
+                fix_hyphenation and last[-1:] == "-" and bool(_BROKEN_WORD.search(last))
             )
             prev_end = line[-1]
-            prev_title = _title_like(line, median)
+            prev_title = (
+                prev_end not in _NOT_TITLE_END_CHARS
+                and line.count(" ") <= 7  # at most 8 words: lines have single spaces
+                and (len(line) < title_length or median < 30)
+            )
         starts.append(page_start)
     if last.endswith(_SOFT_HYPHEN):
         kept = last.rstrip(_SOFT_HYPHEN)
