@@ -103,6 +103,14 @@ def test_dehyphenates_word_broken_across_page_break() -> None:
     assert cleaned.page_starts == (0, cleaned.text.index("exemple"))
 
 
+def test_a_word_glued_across_an_empty_page_starts_the_page_after_it() -> None:
+    cleaned = clean_pages(["Un ex-", "  \n", "emple fin."])
+    assert cleaned.text == "Un exemple fin."
+    assert cleaned.page_starts == (0, 3, 3)  # the empty page starts where the next does
+    assert cleaned.words() == [("Un", 0), ("exemple", 2), ("fin.", 2)]
+    assert cleaned.pages_with_text() == {0, 2}
+
+
 def test_dehyphenates_across_page_break_with_running_lines_between() -> None:
     pages = [
         book_page(n, [BODY, "et tout à coup il vit un ex-" if n == 4 else BODY + "."])
