@@ -129,7 +129,7 @@ class CleanedText:
     def pages_with_text(self) -> set[int]:
         """Indices of the pages that kept at least one word."""
         ends = (*self.page_starts[1:], len(self.text))
-        return {i for i, (a, b) in enumerate(zip(self.page_starts, ends, strict=True)) if a < b}
+        return {i for i, (a, b) in enumerate(zip(self.page_starts, ends, strict=False)) if a < b}
 
     def words(self) -> list[tuple[str, int]]:
         """Each word and its page: what tests and diagnostics read."""

@@ -109,6 +109,7 @@ def test_a_word_glued_across_an_empty_page_starts_the_page_after_it() -> None:
     assert cleaned.page_starts == (0, 3, 3)  # the empty page starts where the next does
     assert cleaned.words() == [("Un", 0), ("exemple", 2), ("fin.", 2)]
     assert cleaned.pages_with_text() == {0, 2}
+    assert clean_pages([]).pages_with_text() == set()
 
 
 def test_dehyphenates_across_page_break_with_running_lines_between() -> None:
