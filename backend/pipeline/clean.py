@@ -1,8 +1,10 @@
 """Repair extracted text: characters, running headers, hyphenation, line wraps.
 
-The result is a flat list of :class:`Token` (whitespace-free words and
-punctuation) that remembers the page each came from and where a sentence must
-start regardless of punctuation (a dialogue line, the line after a title).
+The result is one string of whitespace-free words (and punctuation) joined by
+spaces, with a newline where a sentence must start regardless of punctuation (a
+dialogue line, the line after a title), plus the offset where each page's
+words start (:class:`CleanedText`). Work is done on whole lines with str
+methods; no per-word objects are built.
 
 Every decision looks at a bounded neighbourhood — a page and the pages at most
 two away for running headers, a line and the next for everything else — so a
@@ -40,8 +42,8 @@ Heuristics
 
 from __future__ import annotations
 
+import bisect
 import re
-import statistics
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,9 +66,24 @@ _SPACES = dict.fromkeys(
 )
 _INVISIBLE = dict.fromkeys(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"], "")
 _HYPHENS = {"\u2010": "-", "\u2011": "-"}
-_CHAR_MAP = str.maketrans({**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS})
+
+
+# One regex pass that replaces only the characters to map, instead of
+# str.translate with a dict, which is slow on non-ASCII text (a dict lookup per
+# character): a page holds a few such characters (French spaces) or none.
+_CHAR_MAP = {**_LIGATURES, **_SPACES, **_INVISIBLE, **_HYPHENS}
+_SPECIAL_CHARS = re.compile("[" + "".join(sorted(_CHAR_MAP)) + "]")
+
+
+def _mapped(match: re.Match[str]) -> str:
+    return _CHAR_MAP[match.group()]
+
 
 _SOFT_HYPHEN = "\u00ad"
+_LINE_END_SOFT_HYPHENS = re.compile(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))")
+# Runs of whitespace other than a newline (what str.split() splits on).
+_BLANKS = re.compile(r" [^\S\n]+|[^\S\n ][^\S\n]*")  # not a lone plain space: it stays
+_ODD_SPACE = re.compile(r"[^\S \n]")
 _PAGE_NUMBER = re.compile(
     r"^[\s\-–—·•|]*(?:(?:page|p\.)\s*)?\d{1,4}(?:\s*(?:/|sur|of)\s*\d{1,4})?[\s\-–—·•|]*$",
     re.IGNORECASE,
@@ -75,6 +92,7 @@ _SENTENCE_END_CHARS = '.!?…:»”")'
 _NOT_TITLE_END_CHARS = _SENTENCE_END_CHARS + ";,-"
 _BROKEN_WORD = re.compile(r"\w-$")
 _DASHES = ("—", "–")
+_WORD_RUN = re.compile(r"\S+")
 
 # Second halves that make a hyphen at a line end a real one (see module doc).
 # fmt: off
@@ -90,17 +108,32 @@ _KEEP_PAIRS = frozenset({
 
 
 @dataclass(frozen=True)
-class Token:
-    """A whitespace-free piece of cleaned text.
+class CleanedText:
+    """The cleaned text of consecutive pages and the page each word comes from.
 
-    ``page`` is the 0-based index of the page it comes from in the list given to
-    :func:`clean_pages` (a word glued across a page break counts as being on
-    the page of its second half); ``hard_break`` says a sentence starts here.
+    ``text`` holds whitespace-free words separated by one space, or by a
+    newline where a sentence must start (a hard break). ``page_starts[i]`` is
+    the offset in ``text`` of the first word of page ``i`` (0-based, in the
+    list given to :func:`clean_pages`); a page without words starts where the
+    next one does, or at ``len(text)``. A word glued across a page break counts
+    as being on the page of its second half, so it starts its page.
     """
 
     text: str
-    page: int
-    hard_break: bool = False
+    page_starts: tuple[int, ...]
+
+    def page_of(self, offset: int) -> int:
+        """The page of the word that starts at ``offset``."""
+        return bisect.bisect_right(self.page_starts, offset) - 1
+
+    def pages_with_text(self) -> set[int]:
+        """Indices of the pages that kept at least one word."""
+        ends = (*self.page_starts[1:], len(self.text))
+        return {i for i, (a, b) in enumerate(zip(self.page_starts, ends, strict=False)) if a < b}
+
+    def words(self) -> list[tuple[str, int]]:
+        """Each word and its page: what tests and diagnostics read."""
+        return [(m.group(), self.page_of(m.start())) for m in _WORD_RUN.finditer(self.text)]
 
 
 def normalize_chars(text: str) -> str:
@@ -109,16 +142,22 @@ def normalize_chars(text: str) -> str:
     A soft hyphen at the end of a line is kept (it marks a word to glue to the
     next line, see :func:`clean_pages`); anywhere else it is dropped.
     """
-    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+    text = unicodedata.normalize("NFC", text)
+    text = _SPECIAL_CHARS.sub(_mapped, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(f"{_SOFT_HYPHEN}+(?=[ ]*(?:\n|$))", "\x00", text)
+    if _SOFT_HYPHEN not in text and "\x00" not in text:
+        return text
+    text = _LINE_END_SOFT_HYPHENS.sub("\x00", text)
     return text.replace(_SOFT_HYPHEN, "").replace("\x00", _SOFT_HYPHEN)
 
 
 def page_lines(text: str) -> list[str]:
     """The non-empty lines of a page, normalised, with collapsed spaces."""
-    lines = (" ".join(line.split()) for line in normalize_chars(text).split("\n"))
-    return [line for line in lines if line]
+    text = normalize_chars(text)
+    # The substitutions scan slowly; the checks that they have work to do do not.
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _BLANKS.sub(" ", text)
+    return [stripped for line in text.split("\n") if (stripped := line.strip(" "))]
 
 
 def is_page_number_line(line: str) -> bool:
@@ -226,12 +265,13 @@ def join_broken_word(left: str, right: str) -> str:
     return left + right if is_real_hyphen(left, right) else left[:-1] + right
 
 
-def _title_like(line: str, median: float) -> bool:
-    return (
-        line[-1] not in _NOT_TITLE_END_CHARS
-        and len(line.split()) <= 8
-        and (len(line) < 0.6 * median or median < 30)
-    )
+def _median(values: list[int]) -> float:
+    """``statistics.median``, without its generality (and cost)."""
+    values.sort()
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2
 
 
 def _starts_sentence(word: str) -> bool:
@@ -239,48 +279,78 @@ def _starts_sentence(word: str) -> bool:
     return word.startswith(("«", "“") + _DASHES) or (head[:1].isupper() or head[:1].isdigit())
 
 
-def clean_pages(pages: Sequence[str], *, fix_hyphenation: bool = True) -> list[Token]:
-    """Clean the raw texts of consecutive pages into one token stream."""
+def clean_pages(pages: Sequence[str], *, fix_hyphenation: bool = True) -> CleanedText:
+    """Clean the raw texts of consecutive pages into one text (see :class:`CleanedText`).
+
+    Works line by line on whole strings: only a line's first and last words
+    are looked at (for gluing a broken word and for hard breaks).
+    """
     lines_per_page = strip_running_lines([page_lines(text) for text in pages])
-    tokens: list[Token] = []
-    glue = False  # the last token is a word broken at a line end
+    parts: list[str] = []  # the text, one item per line (with its separator)
+    length = 0  # len("".join(parts))
+    starts: list[int | None] = []
+    last = ""  # the last word so far
+    glue = False  # ``last`` is a word broken at a line end
     prev_end = "."  # last character of the previous line ("." at the start)
     prev_title = False
-    for page, lines in enumerate(lines_per_page):
-        median = statistics.median(len(line) for line in lines) if lines else 0.0
+    for lines in lines_per_page:
+        # A title is short for its page: shorter than 60 % of the page's median
+        # line, or any line on a page of short lines (a title page).
+        median = _median([len(line) for line in lines]) if lines else 0.0
+        title_length = 0.6 * median
+        page_start: int | None = None
         for line in lines:
-            first, *rest = line.split()
+            space = line.find(" ")
+            first = line if space < 0 else line[:space]
             if glue and first[:1].isalnum():
-                last = tokens.pop()
-                tokens.append(Token(join_broken_word(last.text, first), page, last.hard_break))
+                joined = join_broken_word(last, first)
+                length -= len(last)
+                parts[-1] = parts[-1][: len(parts[-1]) - len(last)]
+                word_start = length
+                part = joined + line[len(first) :]
+                if space < 0:
+                    first = joined
             else:
-                if tokens and tokens[-1].text.endswith(_SOFT_HYPHEN):
-                    tokens[-1] = _drop_soft_hyphen(tokens[-1])
-                hard = (prev_title and _starts_sentence(first)) or (
-                    first.startswith(_DASHES) and prev_end in _SENTENCE_END_CHARS
-                )
-                tokens.append(Token(first, page, hard))
-            tokens.extend(Token(word, page) for word in rest)
-            last_text = tokens[-1].text
-            glue = last_text.endswith(_SOFT_HYPHEN) or (
-                fix_hyphenation and bool(_BROKEN_WORD.search(last_text))
+                if last.endswith(_SOFT_HYPHEN):
+                    kept = last.rstrip(_SOFT_HYPHEN)
+                    parts[-1] = parts[-1][: len(parts[-1]) - len(last)] + kept
+                    length -= len(last) - len(kept)
+                if parts:
+                    hard = (prev_title and _starts_sentence(first)) or (
+                        first.startswith(_DASHES) and prev_end in _SENTENCE_END_CHARS
+                    )
+                    part = ("\n" if hard else " ") + line
+                    word_start = length + 1
+                else:
+                    part, word_start = line, length
+            if page_start is None:
+                page_start = word_start
+            parts.append(part)
+            length += len(part)
+            last = first if space < 0 else line[line.rfind(" ") + 1 :]
+            glue = last[-1:] == _SOFT_HYPHEN or (
+                fix_hyphenation and last[-1:] == "-" and bool(_BROKEN_WORD.search(last))
             )
             prev_end = line[-1]
-            prev_title = _title_like(line, median)
-    if tokens and tokens[-1].text.endswith(_SOFT_HYPHEN):
-        tokens[-1] = _drop_soft_hyphen(tokens[-1])
-    return tokens
-
-
-def _drop_soft_hyphen(token: Token) -> Token:
-    return Token(token.text.rstrip(_SOFT_HYPHEN), token.page, token.hard_break)
+            prev_title = (
+                prev_end not in _NOT_TITLE_END_CHARS
+                and line.count(" ") <= 7  # at most 8 words: lines have single spaces
+                and (len(line) < title_length or median < 30)
+            )
+        starts.append(page_start)
+    if last.endswith(_SOFT_HYPHEN):
+        kept = last.rstrip(_SOFT_HYPHEN)
+        parts[-1] = parts[-1][: len(parts[-1]) - len(last)] + kept
+    text = "".join(parts)
+    # A page without words starts where the next page does.
+    filled: list[int] = []
+    following = len(text)
+    for start in reversed(starts):
+        following = following if start is None else start
+        filled.append(following)
+    return CleanedText(text, tuple(reversed(filled)))
 
 
 def clean_text(pages: Sequence[str], *, fix_hyphenation: bool = True) -> str:
     """The cleaned text of ``pages``: words joined by spaces, hard breaks as newlines."""
-    parts: list[str] = []
-    for token in clean_pages(pages, fix_hyphenation=fix_hyphenation):
-        if parts:
-            parts.append("\n" if token.hard_break else " ")
-        parts.append(token.text)
-    return "".join(parts)
+    return clean_pages(pages, fix_hyphenation=fix_hyphenation).text

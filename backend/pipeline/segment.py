@@ -22,8 +22,9 @@ Every decision looks only at the tokens around the boundary (one back, two
 ahead), never at a running state such as "inside quotes": text that starts
 mid-sentence segments exactly like the same text read from further back.
 
-Candidates are found with one compiled regex over each line; only the few
-tokens that end in sentence punctuation reach Python code. Scores against the
+Candidates are found by a compiled regex that scans each line for closing
+punctuation at a token end; only the few tokens that end in sentence
+punctuation reach Python code. Scores against the
 Universal Dependencies French gold are in docs/processors.md.
 
 :func:`split_long` and :func:`count_words` live in :mod:`backend.pipeline.pieces`
@@ -49,14 +50,16 @@ _OPENERS = "«“\"([‘'—–-"
 _CLOSER_CLASS = re.escape(_CLOSERS)
 
 # A token ending in sentence punctuation (closers may follow, attached or as up
-# to two lone tokens), and that token's end: group 1 the token, group 2 the
-# lone closers.
-_CANDIDATE = re.compile(
-    rf"(?<!\S)(\S*?[.!?…;][{_CLOSER_CLASS}]*)((?:\s+[{_CLOSER_CLASS}]+){{0,2}})(?!\S)"
-)
+# to two lone tokens) is found from its punctuation: _PUNCTUATION_END finds
+# where a token's closing punctuation starts (a fast scan for one character
+# class), the token starts after the space before it, and _LONE_CLOSERS takes
+# the lone closers after it.
+_PUNCTUATION_END = re.compile(rf"[.!?…;][{_CLOSER_CLASS}]*(?!\S)")
+_LONE_CLOSERS = re.compile(rf"(?:\s+[{_CLOSER_CLASS}]+){{0,2}}(?!\S)")
 # The next token and the one after it.
 _NEXT = re.compile(r"\s*(\S+)(?:\s+(\S+))?")
 _LINE = re.compile(r"[^\n]+")
+_SPACE = re.compile(r"\s")
 _TOKEN = re.compile(r"\S+")
 _ALL_TRAILING = re.compile(rf"[{_CLOSER_CLASS}.!?…,;:]+")
 _LIST_NUMBER = re.compile(r"[(\[]?(?:\d{1,2}|[ivxIVX]{1,4})[.)]")
@@ -93,13 +96,12 @@ def _list_number_opens(text: str, line_start: int, token_start: int, core: str) 
 
 
 def _ends_sentence(
-    text: str, line_start: int, candidate: re.Match[str], nxt: re.Match[str]
+    text: str, line_start: int, token_start: int, token: str, lone: str, nxt: re.Match[str]
 ) -> bool:
-    """Does a sentence end after ``candidate`` (a token ending in punctuation)?"""
+    """Does a sentence end after ``token`` (ending in punctuation, ``lone`` closers after)?"""
     word = nxt.group(1)
     if _ALL_TRAILING.fullmatch(word):
         return False  # "!" or "»" after a word belongs to the same sentence
-    token, lone = candidate.group(1), candidate.group(2)
     core = token.rstrip(_CLOSERS)
     if core[-1:] == ";":
         # A capital after a semicolon, where French writes lower case, starts
@@ -111,7 +113,7 @@ def _ends_sentence(
     if plain_period and is_abbreviation(core):
         return False
     if _starts_sentence(word, nxt.group(2)):
-        return not _list_number_opens(text, line_start, candidate.start(1), core)
+        return not _list_number_opens(text, line_start, token_start, core)
     # A lower-case start: only after a plain period ending the token itself.
     return (
         plain_period
@@ -121,6 +123,16 @@ def _ends_sentence(
         and core[:-1].lstrip(_OPENERS).casefold() not in _MAY_END
         and not (len(core) == 2 and core[0].isalpha())  # "a." "b.": list letters, initials
     )
+
+
+def _token_start(text: str, lowest: int, inside: int) -> int:
+    """Where the token holding ``text[inside]`` starts (no earlier than ``lowest``)."""
+    start = text.rfind(" ", lowest, inside) + 1 or lowest
+    if _SPACE.search(text, start, inside):  # another kind of space: rare
+        start = inside
+        while start > lowest and not text[start - 1].isspace():
+            start -= 1
+    return start
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -136,12 +148,18 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if first is None:
             continue
         start = first.start()
-        for candidate in _CANDIDATE.finditer(text, start, line_end):
-            end = candidate.end()
+        search_from = start
+        while punctuation := _PUNCTUATION_END.search(text, search_from, line_end):
+            token_start = _token_start(text, search_from, punctuation.start())
+            token_end = punctuation.end()
+            closers = _LONE_CLOSERS.match(text, token_end, line_end)
+            end = closers.end() if closers else token_end
+            search_from = end
             nxt = _NEXT.match(text, end, line_end)
             if nxt is None:
                 break  # the line's last token: the line end closes the sentence
-            if _ends_sentence(text, line_start, candidate, nxt):
+            token, lone = text[token_start:token_end], closers.group() if closers else ""
+            if _ends_sentence(text, line_start, token_start, token, lone, nxt):
                 spans.append((start, end))
                 start = nxt.start(1)
         spans.append((start, len(text[line_start:line_end].rstrip()) + line_start))

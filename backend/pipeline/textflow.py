@@ -24,11 +24,10 @@ both halves and emits the whole word.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Sequence
 
-from backend.pipeline.clean import Token, clean_pages
+from backend.pipeline.clean import clean_pages
 from backend.pipeline.segment import sentence_spans
 from backend.pipeline.types import ChunkSpec, ProcessSettings, Sentence
 
@@ -42,7 +41,8 @@ def owned_sentences(
 
     ``pages`` are the raw texts of pages ``read_start..read_end``, in order.
     Sentences are whole (not yet cut to ``words_per_sentence``); each carries
-    the document page it starts on.
+    the document page it starts on. Works on offsets into the cleaned text:
+    a sentence's page is found by bisecting the pages' start offsets.
     """
     expected = spec.read_end - spec.read_start + 1
     if len(pages) != expected:
@@ -51,49 +51,37 @@ def owned_sentences(
             f"({expected} pages) but {len(pages)} page texts were given"
         )
     settings = settings or ProcessSettings()
-    tokens = clean_pages(pages, fix_hyphenation=settings.fix_hyphenation)
-    pages_with_text = {spec.read_start + token.page for token in tokens}
-    empty = [p for p in range(spec.page_start, spec.page_end + 1) if p not in pages_with_text]
-
+    cleaned = clean_pages(pages, fix_hyphenation=settings.fix_hyphenation)
+    with_text = cleaned.pages_with_text()
+    empty = [
+        p for p in range(spec.page_start, spec.page_end + 1) if p - spec.read_start not in with_text
+    ]
+    text = cleaned.text
     # The next chunk reads our last page, sees both halves and emits the word.
     next_glues = settings.fix_hyphenation and spec.overlap > 0
-    if next_glues and spec.read_end == spec.page_end + spec.overlap and tokens:
-        tokens = _drop_broken_tail(tokens)
-    reach = spec.page_start - 1 + spec.overlap
+    if next_glues and spec.read_end == spec.page_end + spec.overlap and text:
+        text = _drop_broken_tail(text)
+    # Pages are indices into ``pages`` from here on.
+    first_owned = spec.page_start - spec.read_start
+    last_owned = spec.page_end - spec.read_start
+    # The first word the previous chunk cannot see: on the page after its reach.
+    unseen = spec.page_start + spec.overlap - spec.read_start
+    unseen_start = cleaned.page_starts[unseen] if unseen < len(pages) else len(text)
     sentences: list[Sentence] = []
-    for sentence in _segment(tokens):
-        pages_of = [spec.read_start + token.page for token in sentence]
-        if spec.page_start <= pages_of[0] <= spec.page_end:
-            kept = sentence
-        elif pages_of[0] < spec.page_start:
-            kept = [t for t, p in zip(sentence, pages_of, strict=True) if p > reach]
-        else:
+    for start, end in sentence_spans(text):
+        page = cleaned.page_of(start)
+        if page < first_owned:
+            if unseen_start >= end:
+                continue
+            start = unseen_start
+            page = cleaned.page_of(start)
+        elif page > last_owned:
             continue
-        if kept:
-            page = spec.read_start + kept[0].page
-            sentences.append(Sentence(" ".join(token.text for token in kept), page))
+        sentences.append(Sentence(text[start:end], spec.read_start + page))
     return sentences, empty
 
 
-def _drop_broken_tail(tokens: list[Token]) -> list[Token]:
-    return tokens[:-1] if _BROKEN_WORD.search(tokens[-1].text) else tokens
-
-
-def _segment(tokens: list[Token]) -> list[list[Token]]:
-    """Group ``tokens`` into sentences with :func:`sentence_spans`."""
-    parts: list[str] = []
-    starts: list[int] = []
-    offset = 0
-    for token in tokens:
-        if parts:
-            parts.append("\n" if token.hard_break else " ")
-            offset += 1
-        starts.append(offset)
-        parts.append(token.text)
-        offset += len(token.text)
-    groups: list[list[Token]] = []
-    for start, end in sentence_spans("".join(parts)):
-        first = bisect.bisect_left(starts, start)
-        stop = bisect.bisect_left(starts, end)
-        groups.append(tokens[first:stop])
-    return groups
+def _drop_broken_tail(text: str) -> str:
+    """``text`` without its last word if that is a word broken at the line end."""
+    cut = max(text.rfind(" "), text.rfind("\n"))
+    return text[: max(cut, 0)] if _BROKEN_WORD.search(text) else text

@@ -152,3 +152,8 @@ def test_chunked_output_concatenates_to_the_whole_document_output(
     assert " ".join(s.text for s in chunked).split() == " ".join(s.text for s in whole).split()
     # Every page's words are emitted exactly once, by chunks in page order.
     assert [s.page for s in chunked] == sorted(s.page for s in chunked)
+
+
+def test_a_page_holding_only_a_soft_hyphen_has_no_text() -> None:
+    # The soft hyphen is dropped at the end of the text: no word is left on page 2.
+    assert owned_sentences(["Un.", "\u00ad"], _spec(1, 2, 0))[1] == [2]

@@ -91,10 +91,25 @@ def test_real_hyphen_heuristic(left: str, right: str, real: bool) -> None:
 
 
 def test_dehyphenates_word_broken_across_page_break() -> None:
-    tokens = clean_pages(["Il aperçut un ex-", "emple parfait."])
-    assert [t.text for t in tokens] == ["Il", "aperçut", "un", "exemple", "parfait."]
+    cleaned = clean_pages(["Il aperçut un ex-", "emple parfait."])
+    assert cleaned.words() == [
+        ("Il", 0),
+        ("aperçut", 0),
+        ("un", 0),
+        ("exemple", 1),
+        ("parfait.", 1),
+    ]
     # A word glued across a page break belongs to the page of its second half.
-    assert tokens[3].page == 1
+    assert cleaned.page_starts == (0, cleaned.text.index("exemple"))
+
+
+def test_a_word_glued_across_an_empty_page_starts_the_page_after_it() -> None:
+    cleaned = clean_pages(["Un ex-", "  \n", "emple fin."])
+    assert cleaned.text == "Un exemple fin."
+    assert cleaned.page_starts == (0, 3, 3)  # the empty page starts where the next does
+    assert cleaned.words() == [("Un", 0), ("exemple", 2), ("fin.", 2)]
+    assert cleaned.pages_with_text() == {0, 2}
+    assert clean_pages([]).pages_with_text() == set()
 
 
 def test_dehyphenates_across_page_break_with_running_lines_between() -> None:
