@@ -71,19 +71,34 @@ MIN_BIGRAM_SHARE = 0.55
 # the words known (the page as extracted knowing at most SUSPECT_KNOWN_SHARE).
 CAESAR_MIN_KNOWN_SHARE = 0.20
 
-# The ASCII part of a page is measured on its UTF-8 bytes with bytes.translate
-# (C speed, no per-character Python); only its non-ASCII characters (accents,
-# typographic punctuation: a few per cent of a French page) are counted one
-# distinct character at a time.
-_ASCII_LETTERS = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
-_NOT_ASCII_LETTERS = bytes(byte for byte in range(256) if byte not in _ASCII_LETTERS)
+# The ASCII part of a page is measured on its UTF-8 bytes, each byte turned
+# into the letter of its class by one bytes.translate, then counted with
+# bytes.count (C speed, no per-character Python); only the non-ASCII characters
+# (accents, typographic punctuation: a few per cent of a French page) are
+# counted one distinct character at a time.
+_VOWEL, _CONSONANT, _CONTROL, _BLANK, _PUNCTUATION, _NON_ASCII = b"vcxbpn"
 _ASCII_VOWELS = b"aeiouyAEIOUY"
 _ASCII_SPACE = b" \t\n\r"
-_ASCII_SPACE_BYTES = [bytes([byte]) for byte in _ASCII_SPACE]
-# C0 controls but tab, line feed and carriage return, and DEL: glyph indices
-# that a font without a Unicode map leaks (TAMReview.pdf).
-_ASCII_CONTROL = bytes(b for b in [*range(32), 127] if b not in _ASCII_SPACE)
 _ASCII = bytes(range(128))
+
+
+def _byte_class(byte: int) -> int:
+    if byte >= 128:
+        return _NON_ASCII
+    if byte in _ASCII_VOWELS:
+        return _VOWEL
+    if chr(byte).isalpha():
+        return _CONSONANT
+    if byte in _ASCII_SPACE:
+        return _BLANK
+    # C0 controls but tab, line feed and carriage return, and DEL: glyph
+    # indices that a font without a Unicode map leaks (TAMReview.pdf).
+    if byte < 32 or byte == 127:
+        return _CONTROL
+    return _PUNCTUATION
+
+
+_BYTE_CLASSES = bytes(map(_byte_class, range(256)))
 # For words: ASCII letters lowered, every other ASCII byte a space, the bytes
 # of non-ASCII characters kept (they are letters or were replaced before).
 _WORD_BYTES = bytes(
@@ -164,10 +179,6 @@ def _char_class(char: str) -> int:
     return _OTHER
 
 
-def _count(data: bytes, members: bytes) -> int:
-    return len(data) - len(data.translate(None, members))
-
-
 def _bigram_share(words: list[str]) -> float:
     """The share of the words' letter pairs that occur in some common word."""
     joined = " ".join(words)
@@ -194,18 +205,15 @@ def _caesar_shift(words: list[str]) -> tuple[int, int]:
 def assess_page(text: str) -> Readability:
     """Judge whether ``text`` (one page, as extracted) is readable text."""
     data = text.encode("utf-8", "surrogatepass")
-    # Each count on the smallest bytes that can hold what it counts.
-    ascii_letters = data.translate(None, _NOT_ASCII_LETTERS)
-    latin = len(ascii_letters)
-    vowels = _count(ascii_letters, _ASCII_VOWELS)
-    suspect = _count(data.translate(None, _ASCII_LETTERS), _ASCII_CONTROL)
-    non_ascii_bytes = data.translate(None, _ASCII)
-    spaces = sum(map(data.count, _ASCII_SPACE_BYTES))
-    other = len(data) - len(non_ascii_bytes) - latin - suspect - spaces
+    classes = data.translate(_BYTE_CLASSES)
+    vowels = classes.count(_VOWEL)
+    latin = vowels + classes.count(_CONSONANT)
+    suspect = classes.count(_CONTROL)
+    other = classes.count(_PUNCTUATION)
     other_letters = 0
     word_bytes = data
-    if non_ascii_bytes:
-        non_ascii = non_ascii_bytes.decode("utf-8", "surrogatepass")
+    if not text.isascii():
+        non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
         for char in set(non_ascii):
             count = non_ascii.count(char)
             kind = _char_class(char)
