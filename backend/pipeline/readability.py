@@ -13,7 +13,8 @@ its garbage never emitted as sentences.
 by what the PDF claims about its fonts:
 
 - the share of characters that text never contains (control, private-use,
-  unassigned, U+FFFD REPLACEMENT CHARACTER);
+  unassigned, U+FFFD REPLACEMENT CHARACTER), and of glyph names standing for
+  characters (pypdf gives TAMReview's body pages as "/g18/g152/g135...");
 - the share of letters outside the Latin script (French and English are all
   Latin; Greek symbols in a formula are a small share);
 - the share of words that a list of the ~400 most frequent French and English
@@ -43,6 +44,7 @@ character.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -57,6 +59,11 @@ MIN_JUDGED_CHARS = 40
 MIN_JUDGED_WORDS = 12
 # Suspect characters (control, private-use...) as a share of the non-space ones.
 MAX_SUSPECT_SHARE = 0.10
+# Characters in glyph names ("/g18/g152": pypdf's rendering of glyphs it cannot
+# map, TAMReview.pdf) as a share of the non-space ones; looked for only when
+# slashes are more than GLYPH_SLASH_SHARE of them (dates and URLs have a few).
+MAX_GLYPH_NAME_SHARE = 0.30
+GLYPH_SLASH_SHARE = 0.05
 # Letters outside the Latin script as a share of all letters.
 MAX_NON_LATIN_SHARE = 0.30
 # Garbled text is only suspected on a page knowing at most this share of its
@@ -112,6 +119,8 @@ _WORD_BYTES = bytes(
 # U+FFFE is how PDFium marks a word hyphenated at a line end ("care\ufffeful"):
 # neither garbage nor a word break.
 _HYPHEN_MARK = "\ufffe"
+# A glyph's name where its character should be: /g18, /cid123, /uni00E9, /glyph7.
+_GLYPH_NAMES = re.compile(r"/(?:g|cid|uni|glyph|G)[0-9A-Fa-f]+")
 # For the rare slow path: every ASCII non-letter a space (as _WORD_BYTES).
 _NON_LETTERS = {byte: " " for byte in range(128) if not chr(byte).isalpha()}
 _VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸÆŒ")
@@ -142,6 +151,8 @@ class Readability:
     known_words: int
     # Vowels among the Latin letters: 0.3-0.5 in prose, ~0.23 in random letters.
     vowel_share: float
+    # Characters in glyph names (/g18), measured only on a page with many slashes.
+    glyph_name_chars: int = 0
     # Measured only on a page with few known words (else None): the share of
     # its letter pairs that occur in the common words.
     bigram_share: float | None = None
@@ -255,6 +266,17 @@ def assess_page(text: str) -> Readability:
                 "replacement characters (the font has no usable Unicode map)"
             ),
         )
+    if data.count(b"/") > GLYPH_SLASH_SHARE * non_space:
+        page = replace(page, glyph_name_chars=sum(map(len, _GLYPH_NAMES.findall(text))))
+        if page.glyph_name_chars > MAX_GLYPH_NAME_SHARE * non_space:
+            return replace(
+                page,
+                readable=False,
+                reason=(
+                    f"{page.glyph_name_chars} of {non_space} characters are glyph names "
+                    "such as /g18 (the font has no usable Unicode map)"
+                ),
+            )
     if other_letters > MAX_NON_LATIN_SHARE * letters:
         return replace(
             page,

@@ -2,7 +2,7 @@
 
 Real pages: every page of four real books and of the corpus's text PDFs, as
 PDFium extracts them (the new pipeline's extractor). Garbled pages: TAMReview's
-glyph-code pages, real French and English prose Caesar-shifted, mapped to
+glyph-code pages (PDFium and pypdf), real French and English prose Caesar-shifted, mapped to
 private-use or CJK code points, random letters, and PDFs whose font has a
 broken ToUnicode map, built here from raw PDF objects.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from pypdf import PdfReader
 
 from backend.pipeline.readability import MIN_JUDGED_CHARS, Readability, assess_page
 from tests.hostile_pdfs import raw_pdf, stream
@@ -167,6 +168,14 @@ def test_tamreview_pages_2_to_22_are_flagged_and_the_others_are_not() -> None:
     # words: pypdf gives /gNN codes for the same pages.
     assert sorted(reasons) == list(range(2, 23))
     assert all("control, private-use" in str(reason) for reason in reasons.values())
+
+
+def test_tamreview_glyph_names_from_pypdf_are_flagged() -> None:
+    # The same pages through pypdf (today's extractor): "/g18/g152/g135...".
+    reader = PdfReader(CORPUS / "pdfjs__TAMReview.pdf")
+    verdicts = [assess_page(page.extract_text()) for page in reader.pages]
+    assert [n for n, v in enumerate(verdicts, start=1) if not v.readable] == list(range(2, 23))
+    assert "glyph names" in str(verdicts[1].reason)
 
 
 @pytest.mark.parametrize("shift", [1, 3, 13, 25])
