@@ -67,12 +67,14 @@ GLYPH_SLASH_SHARE = 0.05
 # Letters outside the Latin script as a share of all letters.
 MAX_NON_LATIN_SHARE = 0.30
 # Garbled text is only suspected on a page knowing at most this share of its
-# words; real pages measured know 0.0 (a table of contents of proper names) to
-# 0.6, so this alone cannot decide (docs/processors.md, "Unreadable text layers").
-SUSPECT_KNOWN_SHARE = 0.10
+# words. Garbled pages measured know up to 0.10 (letters swapped for others,
+# "a" and "y" by chance); real pages 0.0 (a table of contents of proper names)
+# to 0.6, so this alone cannot decide (docs/processors.md, "Unreadable text
+# layers").
+SUSPECT_KNOWN_SHARE = 0.15
 # ...and decided when fewer than this share of its letter pairs occur in the
 # common words. Real pages measured: >= 0.74; random letters 0.31; a
-# Caesar-shifted French page 0.24.
+# Caesar-shifted French page 0.24; letters swapped for others 0.18-0.43.
 MIN_BIGRAM_SHARE = 0.55
 # A Caesar shift is called when the best of the 25 shifts makes this share of
 # the words known (the page as extracted knowing at most SUSPECT_KNOWN_SHARE).

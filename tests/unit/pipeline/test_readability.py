@@ -18,7 +18,12 @@ import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
-from backend.pipeline.readability import MIN_JUDGED_CHARS, Readability, assess_page
+from backend.pipeline.readability import (
+    MIN_JUDGED_CHARS,
+    SUSPECT_KNOWN_SHARE,
+    Readability,
+    assess_page,
+)
 from tests.hostile_pdfs import raw_pdf, stream
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -107,15 +112,16 @@ def test_no_page_of_a_real_corpus_text_pdf_is_flagged(name: str) -> None:
     ("pdf", "page", "what"),
     [
         (BOOKS / "pdfcpu__ECSTR11-01.pdf", 185, "a references page"),
+        (BOOKS / "pdfcpu__gobook.0.pdf", 137, "a Go code listing"),
         (CORPUS / "pypdf__GeoBase_NHNC1_Data_Model_UML_EN.pdf", 15, "a UML diagram's identifiers"),
         (CORPUS / "pdfjs__annotation-text-widget.pdf", 1, "form-field labels"),
     ],
-    ids=["references", "uml-identifiers", "form-labels"],
+    ids=["references", "go-listing", "uml-identifiers", "form-labels"],
 )
 def test_pages_with_few_common_words_are_still_readable(pdf: Path, page: int, what: str) -> None:
     verdict = assess_page(pdfium_pages(pdf)[page - 1])
     # Few known words, so the letter-pair test decided, and said readable.
-    assert verdict.known_share <= 0.10, what
+    assert verdict.known_share <= SUSPECT_KNOWN_SHARE, what
     assert verdict.bigram_share is not None
     assert verdict.bigram_share > 0.7
     assert verdict.readable, (what, verdict)
@@ -229,6 +235,19 @@ def test_random_letters_are_flagged_as_random() -> None:
     assert not verdict.readable
     assert verdict.caesar_shift is None
     assert "random" in str(verdict.reason)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_letters_swapped_for_others_are_flagged(seed: int) -> None:
+    # A broken map that is not a shift: each letter stands for another one.
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    swapped = "".join(random.Random(seed).sample(alphabet, len(alphabet)))
+    table = str.maketrans(alphabet + alphabet.upper(), swapped + swapped.upper())
+    for prose in (page_of(french_prose()), page_of(english_prose())):
+        verdict = assess_page(prose.translate(table))
+        assert not verdict.readable, verdict
+        assert verdict.bigram_share is not None
+        assert verdict.bigram_share < 0.5
 
 
 def test_too_little_garbage_to_judge_is_not_flagged_but_a_page_of_it_is() -> None:
