@@ -36,10 +36,13 @@ caption) is reported readable: a few words give statistics too noisy to call a
 page broken, and such a page has too little text for its loss to matter. It
 still gets its measured statistics.
 
-It runs on every page of every PDF, so it works on whole-text operations
-(``collections.Counter`` of the characters, classified once per distinct
-character; one regular expression for the words), not on a Python loop per
-character.
+It runs on every page of every PDF, so it works on whole-text operations, not
+on a Python loop per character: one ``bytes.translate`` classifies the ASCII
+bytes and ``bytes.count`` counts each class; only the distinct non-ASCII
+characters are classified one by one (cached); words are a translate and a
+split. The letter pairs and the 25 shifts, which cost more, are computed only
+on the rare page that knows few words (18 of 967 real pages measured). About
+20,000 pages of 2,000 characters a second per core.
 """
 
 from __future__ import annotations

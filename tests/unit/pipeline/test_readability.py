@@ -259,6 +259,13 @@ def test_too_little_garbage_to_judge_is_not_flagged_but_a_page_of_it_is() -> Non
     assert not assess_page(garbage).readable
 
 
+def test_lone_surrogates_and_nul_bytes_are_counted_as_suspect() -> None:
+    # Text decoded wrongly upstream may carry them; they must not crash the count.
+    verdict = assess_page("\ud800abc " * 30)
+    assert (verdict.readable, verdict.suspect_chars) == (False, 30)
+    assert not assess_page("\x00" * 100).readable
+
+
 def test_pdfium_hyphenation_marks_are_not_garbage() -> None:
     # PDFium marks a word broken at a line end with U+FFFE ("care\ufffeful").
     text = page_of(english_prose()).replace("e", "e\ufffe")
