@@ -50,6 +50,12 @@ _KINDS = [
         "PDF_AMPLIFICATION", 422, False, "The chunk files would be too large for the PDF's size."
     ),
     ErrorKind("NO_TEXT", 422, False, "The pages contain no extractable text."),
+    ErrorKind(
+        "TEXT_UNREADABLE",
+        422,
+        False,
+        "The pages' text layer is unreadable (a broken font encoding); they need OCR.",
+    ),
     ErrorKind("UNKNOWN_PROCESSOR", 400, False, "Unknown processor."),
     ErrorKind("RATE_LIMITED", 429, True, "Too many requests; slow down."),
     ErrorKind(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,28 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def truncate_all(flask_app: APIFlask) -> None:
+    """Empty the tables between tests.
+
+    A worker of the test that just ended may still be finishing a task (a
+    cancelled job's last message): TRUNCATE's exclusive locks can deadlock with
+    its reads, and Postgres then aborts one side. The TRUNCATE is retried.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    statement = text(
+        "TRUNCATE audit_logs, job_chunks, jobs, users, result_cache RESTART IDENTITY CASCADE"
+    )
     with flask_app.app_context():
-        db.session.execute(
-            text(
-                "TRUNCATE audit_logs, job_chunks, jobs, users, result_cache"
-                " RESTART IDENTITY CASCADE"
-            )
-        )
-        db.session.commit()
+        for attempt in range(5):
+            try:
+                db.session.execute(statement)
+                db.session.commit()
+                break
+            except OperationalError as exc:
+                db.session.rollback()
+                if "deadlock detected" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     # User ids restart at 1: rate-limit counters keyed by user must restart too.
     flask_app.extensions["quire_limiter"].reset()
 

@@ -56,6 +56,12 @@ class NoTextError(PermanentError):
     code = "NO_TEXT"
 
 
+class TextUnreadableError(PermanentError):
+    """No owned page has usable text and some have a garbled text layer (a broken font map)."""
+
+    code = "TEXT_UNREADABLE"
+
+
 class PdfTooManyPagesError(PermanentError):
     """More pages than one job may have (``QUIRE_MAX_PAGES``)."""
 

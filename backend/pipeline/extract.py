@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -34,6 +35,7 @@ from backend.pipeline.errors import (
 )
 from backend.pipeline.furniture import FurniturePlan, page_text, strip_furniture
 from backend.pipeline.layout import PageLayout, read_page
+from backend.pipeline.readability import assess_page
 from backend.pipeline.sandbox import ParseLimits, run_limited
 
 _ENCRYPTED_MESSAGE = "the PDF is protected by a password; remove the password and upload it again"
@@ -50,6 +52,9 @@ class ExtractedPage:
     # The error is a parser cap (kept for the failure classification; PDFium's
     # own limits show as the sandbox's time and memory caps instead).
     too_complex: bool = False
+    # Why the page's text layer is garbage (backend.pipeline.readability); its
+    # text is then empty: garbage is never emitted as sentences.
+    unreadable: str | None = None
 
 
 def failure_of(pages: Sequence[ExtractedPage]) -> PipelineError | None:
@@ -104,9 +109,9 @@ def extract_pages_limited(
     return run_limited(_extract, pdf_bytes, furniture, first_page, limits=limits)
 
 
-def read_layouts_of(pdf_bytes: bytes) -> list[PageLayout]:
+def read_layouts_of(source: bytes | Path) -> list[PageLayout]:
     """Every page's layout, for planning the furniture; a page PDFium cannot load is empty."""
-    document = open_document(pdf_bytes)
+    document = open_document(source)
     try:
         layouts = (_layout(document, index) for index in range(len(document)))
         return [PageLayout(0, 0, ()) if isinstance(x, str) else x for x in layouts]
@@ -127,21 +132,25 @@ def _extract(
             if isinstance(layout, str):
                 pages.append(ExtractedPage(text="", error=layout))
                 continue
-            stripped = strip_furniture(layout, first_page + index, furniture)
-            pages.append(ExtractedPage(text=page_text(stripped)))
+            text = page_text(strip_furniture(layout, first_page + index, furniture))
+            verdict = assess_page(text)
+            if verdict.readable:
+                pages.append(ExtractedPage(text=text))
+            else:
+                pages.append(ExtractedPage(text="", unreadable=verdict.reason))
         return pages
     finally:
         document.close()
 
 
-def open_document(pdf_bytes: bytes) -> pdfium.PdfDocument:
-    """Open ``pdf_bytes`` with PDFium; classify a refusal. The caller closes it."""
-    if not pdf_bytes:
+def open_document(source: bytes | Path) -> pdfium.PdfDocument:
+    """Open ``source`` with PDFium; classify a refusal. The caller closes it."""
+    if not (source.stat().st_size if isinstance(source, Path) else source):
         raise InvalidPdfError("the file is empty, not a PDF")
     try:
         # Files with only an owner password (print/copy restrictions) open
-        # without one; their text is ours to read.
-        document = pdfium.PdfDocument(pdf_bytes)
+        # without one; their text is ours to read. A path is read lazily.
+        document = pdfium.PdfDocument(str(source) if isinstance(source, Path) else source)
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
         if code == pdfium_c.FPDF_ERR_PASSWORD:

@@ -281,8 +281,13 @@ def plan_furniture(pages: Sequence[PageLayout]) -> FurniturePlan:
     """
     noted: list[dict[Band, _Seen]] = []
     placed: dict[tuple[str, int, int], set[int]] = defaultdict(set)
+    # The lines with letters of each page, normalised.
+    lettered: list[set[str]] = []
     for number, page in enumerate(pages, start=1):
         cleaned = _strip_local(page, [])
+        lettered.append(
+            {normalise(line.text) for line in cleaned.lines if any(c.isalpha() for c in line.text)}
+        )
         for line in cleaned.lines:
             # Buckets of the tolerance: a stamp sits at the same place to the point.
             bucket = (round(line.top / _SAME_HEIGHT), round(line.x0 / _SAME_HEIGHT))
@@ -326,8 +331,31 @@ def plan_furniture(pages: Sequence[PageLayout]) -> FurniturePlan:
         if len(numbers) >= floor and any(ch.isalpha() for ch in key)
     }
     heads += stamps.values()
+    heads = _around_text(heads, lettered)
     heads.sort(key=lambda head: (head.band, head.text, head.top))
     return FurniturePlan(len(pages), tuple(heads[:_MAX_HEADS]), slots, offsets)
+
+
+def _around_text(heads: list[RunningHead], lettered: Sequence[set[str]]) -> list[RunningHead]:
+    """The heads that sit around text: furniture frames a page's text, it is not all of it.
+
+    A line repeated on pages that hold nothing else but other repeated lines
+    (a document of one-line pages, a form printed twenty times) is the text. A
+    head is kept when, on at least half of the pages it is seen on, the page has
+    a line with letters that is no head.
+    """
+    keys = {head.text for head in heads}
+    seen_on: dict[str, int] = defaultdict(int)
+    framing: dict[str, int] = defaultdict(int)
+    for texts in lettered:
+        heads_here = texts & keys
+        if not heads_here:
+            continue
+        has_text = bool(texts - keys)
+        for key in heads_here:
+            seen_on[key] += 1
+            framing[key] += has_text
+    return [head for head in heads if 2 * framing[head.text] >= seen_on[head.text]]
 
 
 def _note(seen: _Seen, line: Line, outer: bool) -> None:

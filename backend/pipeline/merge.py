@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.pipeline.errors import NoTextError
+from backend.pipeline.errors import NoTextError, TextUnreadableError
 from backend.pipeline.types import ChunkOutput, Sentence
 
 
@@ -31,6 +31,7 @@ class MergedResult:
     failed_chunks: list[dict[str, Any]] = field(default_factory=list)
     missing_pages: list[int] = field(default_factory=list)
     pages_without_text: list[int] = field(default_factory=list)
+    unreadable_pages: list[int] = field(default_factory=list)
     succeeded: int = 0
 
     @property
@@ -44,6 +45,8 @@ class MergedResult:
             "missing_pages": self.missing_pages,
             "missing_page_ranges": self.missing_ranges,
             "pages_without_text": self.pages_without_text,
+            "unreadable_pages": self.unreadable_pages,
+            "unreadable_page_ranges": page_ranges(self.unreadable_pages),
             "failed_chunks": self.failed_chunks,
         }
 
@@ -65,10 +68,13 @@ def merge_chunks(inputs: Iterable[MergeInput]) -> MergedResult:
             if item.error_code == NoTextError.code:
                 # NO_TEXT fails a chunk only when none of its pages has text.
                 merged.pages_without_text.extend(range(item.page_start, item.page_end + 1))
+            elif item.error_code == TextUnreadableError.code:
+                merged.unreadable_pages.extend(range(item.page_start, item.page_end + 1))
             continue
         merged.succeeded += 1
         merged.sentences.extend(item.output.sentences)
         merged.pages_without_text.extend(item.output.pages_without_text)
+        merged.unreadable_pages.extend(item.output.unreadable_pages)
     return merged
 
 

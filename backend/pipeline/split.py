@@ -19,7 +19,14 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
 from backend.pipeline import limits as work_limits
-from backend.pipeline.errors import EncryptedPdfError, InvalidPdfError, PdfTooComplexError
+from backend.pipeline.errors import (
+    EncryptedPdfError,
+    InvalidPdfError,
+    PdfTooComplexError,
+    PipelineError,
+)
+from backend.pipeline.extract import read_layouts_of
+from backend.pipeline.furniture import plan_furniture
 from backend.pipeline.sandbox import ParseLimits, run_limited
 from backend.pipeline.types import ChunkSpec
 
@@ -139,6 +146,9 @@ class SplitOutcome:
 
     page_count: int
     chunks: tuple[tuple[ChunkSpec, int], ...]
+    # The book-wide furniture plan (backend.pipeline.furniture) as JSON; None
+    # when PDFium cannot read the file (its chunks will then say why).
+    furniture: bytes | None = None
 
 
 def split_pdf(
@@ -167,7 +177,21 @@ def split_pdf(
         budget.add(len(data))
         sink(spec, data)
         produced.append((spec, len(data)))
-    return SplitOutcome(page_count=pages, chunks=tuple(produced))
+    return SplitOutcome(pages, tuple(produced), plan_book_furniture(source))
+
+
+def plan_book_furniture(source: Path | bytes) -> bytes | None:
+    """What repeats across the whole book (running heads, page-number slots), as JSON.
+
+    Planned here because the split is the one step that sees every page: a
+    chunk reads twenty, too few to tell a running head from a line of prose.
+    """
+    try:
+        layouts = read_layouts_of(source)
+    except PipelineError as exc:
+        log.info("no furniture plan: %s", exc.message)
+        return None
+    return plan_furniture(layouts).to_json()
 
 
 def split_pdf_limited(

@@ -92,11 +92,14 @@ class ChunkOutput:
     sentences: tuple[Sentence, ...]
     pages_without_text: tuple[int, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Pages whose text layer is garbage (TEXT_UNREADABLE): no sentence from them.
+    unreadable_pages: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "sentences": [s.to_dict() for s in self.sentences],
             "pages_without_text": list(self.pages_without_text),
+            "unreadable_pages": list(self.unreadable_pages),
             "metadata": dict(self.metadata),
         }
 
@@ -106,4 +109,5 @@ class ChunkOutput:
             sentences=tuple(Sentence.from_dict(s) for s in data.get("sentences", [])),
             pages_without_text=tuple(int(p) for p in data.get("pages_without_text", [])),
             metadata=dict(data.get("metadata", {})),
+            unreadable_pages=tuple(int(p) for p in data.get("unreadable_pages", [])),
         )

@@ -269,6 +269,7 @@ def _merge(job: Job) -> str:
         "sentence_count": len(merged.sentences),
         "missing_pages": merged.missing_pages,
         "pages_without_text": merged.pages_without_text,
+        "unreadable_pages": merged.unreadable_pages,
         "failed_chunks": len(merged.failed_chunks),
         **({"fallback_count": flags["fallback_count"]} if flags else {}),
     }

@@ -27,11 +27,13 @@ from backend.models import ChunkStatus, Job, JobChunk
 from backend.models.chunk import CLAIMABLE_CHUNK_STATUSES
 from backend.models.types import utcnow
 from backend.pipeline.errors import PipelineError
+from backend.pipeline.furniture import FurniturePlan
 from backend.pipeline.messages import clean_page_errors, error_message
 from backend.pipeline.processors import get_processor
 from backend.pipeline.types import ChunkInput, ChunkOutput, ChunkSpec, ProcessSettings
 from backend.services import fallback, llm_limiter, persistence, result_cache, runtime
 from backend.services.result_limits import store_result
+from backend.services.split import furniture_key
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +206,22 @@ def _load_input(claim: Claim) -> ChunkInput:
         spec=spec,
         settings=settings,
         limits=runtime.settings().parse_limits,
+        furniture=_furniture_plan(claim.job_id),
     )
+
+
+def _furniture_plan(job_id: str) -> FurniturePlan | None:
+    """The job's book-wide furniture plan; None (page-local rules only) if absent or bad.
+
+    A job split before plans existed, or a file PDFium could not plan, has none.
+    """
+    try:
+        return FurniturePlan.from_json(runtime.blobs().get_bytes(furniture_key(job_id)))
+    except BlobMissingError:
+        return None
+    except ValueError as exc:
+        log.warning("job %s: furniture plan ignored (%s)", job_id, exc)
+        return None
 
 
 @contextlib.contextmanager

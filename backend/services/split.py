@@ -20,6 +20,11 @@ from backend.services.states import fail_job, job_cas
 log = logging.getLogger(__name__)
 
 
+def furniture_key(job_id: str) -> str:
+    """Where a job's book-wide furniture plan lives, beside its chunk files."""
+    return f"jobs/{job_id}/furniture.json"
+
+
 def _claim_for_split(job_id: str) -> bool:
     """``queued → splitting`` (or re-take a split whose worker died: expired lease)."""
     now = utcnow()
@@ -77,6 +82,8 @@ def split_job(job_id: str) -> str:
             runtime.settings().work_limits,
         )
         pages = outcome.page_count
+        if outcome.furniture is not None:
+            store.put_bytes(furniture_key(job_id), outcome.furniture)
         rows = []
         for spec, size in outcome.chunks:
             key = chunk_key(spec)

@@ -162,6 +162,7 @@ class GeminiProcessor:
             sentences=tuple(sentences),
             pages_without_text=owned.pages_without_text,
             metadata=metadata,
+            unreadable_pages=owned.unreadable_pages,
         )
 
     def _ask(

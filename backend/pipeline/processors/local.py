@@ -31,5 +31,8 @@ class LocalProcessor:
             "page_errors": owned.page_errors,
         }
         return ChunkOutput(
-            sentences=sentences, pages_without_text=owned.pages_without_text, metadata=metadata
+            sentences=sentences,
+            pages_without_text=owned.pages_without_text,
+            metadata=metadata,
+            unreadable_pages=owned.unreadable_pages,
         )

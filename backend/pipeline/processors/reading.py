@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.pipeline.errors import InvalidPdfError, NoTextError
+from backend.pipeline.errors import InvalidPdfError, NoTextError, TextUnreadableError
 from backend.pipeline.extract import extract_pages_limited, failure_of
 from backend.pipeline.merge import page_ranges
 from backend.pipeline.textflow import owned_sentences
@@ -18,6 +18,8 @@ class OwnedText:
     sentences: tuple[Sentence, ...]
     pages_without_text: tuple[int, ...]
     page_errors: dict[str, str]
+    # Owned pages whose text layer is garbage (also in page_errors, by reason).
+    unreadable_pages: tuple[int, ...] = ()
 
 
 def read_owned(chunk: ChunkInput) -> OwnedText:
@@ -39,20 +41,32 @@ def read_owned(chunk: ChunkInput) -> OwnedText:
             f"({expected} pages) but its PDF has {len(extracted)}"
         )
     owned, empty = owned_sentences([p.text for p in extracted], spec, chunk.settings)
+    owned_pages = {
+        spec.read_start + i: page
+        for i, page in enumerate(extracted)
+        if spec.page_start <= spec.read_start + i <= spec.page_end
+    }
+    unreadable = tuple(number for number, page in owned_pages.items() if page.unreadable)
     if len(empty) == spec.page_count:
         # Pages that failed to parse are not scans: say why they are empty.
         first = spec.page_start - spec.read_start
         failure = failure_of(extracted[first : first + spec.page_count])
         if failure is not None:
             raise failure
+        if unreadable:
+            reason = owned_pages[unreadable[0]].unreadable
+            noun = "page" if len(unreadable) == 1 else "pages"
+            raise TextUnreadableError(
+                f"{noun} {page_ranges(list(unreadable))}: {reason}; no text could be used"
+            )
         noun = "page" if len(empty) == 1 else "pages"
         verb = "contains" if len(empty) == 1 else "contain"
         raise NoTextError(
             f"{noun} {page_ranges(empty)} {verb} no extractable text (scanned images?)"
         )
-    page_errors = {
-        str(spec.read_start + i): page.error
-        for i, page in enumerate(extracted)
-        if page.error and spec.page_start <= spec.read_start + i <= spec.page_end
-    }
-    return OwnedText(tuple(owned), tuple(empty), page_errors)
+    page_errors = {str(number): page.error for number, page in owned_pages.items() if page.error}
+    page_errors.update(
+        {str(number): f"TEXT_UNREADABLE: {owned_pages[number].unreadable}" for number in unreadable}
+    )
+    without_text = tuple(number for number in empty if number not in unreadable)
+    return OwnedText(tuple(owned), without_text, page_errors, unreadable)

@@ -242,3 +242,21 @@ def test_a_page_number_outside_the_planned_book_is_refused(proof_pages: list[Pag
         with pytest.raises(ValueError, match="not in the planned book"):
             strip_furniture(proof_pages[0], number, plan)
     assert strip_furniture(proof_pages[0], 0, None).lines  # no plan: nothing to check against
+
+
+def test_lines_repeated_on_pages_that_hold_nothing_else_are_the_text() -> None:
+    """A document whose every page prints the same two lines: they are not furniture."""
+    text = ["Marqueur : la pluie tombait sur le port,", "et les marins attendaient le vent."]
+    pages = [_page(_line(text[0], 48), _line(text[1], 66)) for _ in range(10)]
+    plan = plan_furniture(pages)
+    assert plan.heads == ()
+    assert page_text(strip_furniture(pages[3], 4, plan)).split("\n") == text
+
+
+def test_a_running_head_over_mostly_empty_pages_still_goes_when_most_pages_have_text() -> None:
+    pages = [_page(_line("LES HEURES GRISES", 30), *_body(page=n)) for n in range(30)]
+    for number in (10, 20):  # chapter ends: the head alone on the page
+        pages[number - 1] = _page(_line("LES HEURES GRISES", 30))
+    plan = plan_furniture(pages)
+    assert "les heures grises" in {head.text for head in plan.heads}
+    assert page_text(strip_furniture(pages[9], 10, plan)) == ""
