@@ -1,6 +1,6 @@
 """Survey the readability check on real PDFs: flagged pages per file, and its speed.
 
-    .venv/bin/python -m tools.readability_survey tests/fixtures/readability/*.pdf
+    .venv/bin/python -m tools.readability_survey tests/fixtures/books/*.pdf
 
 Every page is extracted with PDFium (as the new pipeline does) and assessed;
 each file's line gives its pages, how many had enough text to be judged, how

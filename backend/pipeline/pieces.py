@@ -63,6 +63,16 @@ def is_abbreviation(core: str) -> bool:
     return stem.casefold() in ABBREVIATIONS or bool(_INITIALS.fullmatch(stem))
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def has_letter(text: str) -> bool:
+    """Whether ``text`` holds a letter: a piece without one (a table's sums, a
+    year alone, a list of numbers cut to length, a lone dash) is no sentence
+    for a reader, and processors drop it (counted in the chunk's metadata)."""
+    return _LETTER.search(text) is not None
+
+
 def count_words(text: str) -> int:
     """Tokens that hold a letter or a digit: what ``max_words`` limits."""
     # One match per such token: from its first letter or digit to its end.

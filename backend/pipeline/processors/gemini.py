@@ -23,6 +23,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from backend.pipeline.errors import PipelineError
+from backend.pipeline.pieces import has_letter
 from backend.pipeline.processors import gemini_output as output
 from backend.pipeline.processors.gemini_errors import classify_api_error, classify_transport_error
 from backend.pipeline.processors.reading import OwnedText, read_owned
@@ -143,10 +144,13 @@ class GeminiProcessor:
             raise
         sentences: list[Sentence] = []
         recut = 0
+        dropped = 0
         for source, group in zip(owned.sentences, groups, strict=True):
             pieces, cut = output.enforce_length(group, limit)
             recut += cut
-            sentences.extend(Sentence(piece, source.page) for piece in pieces)
+            kept = [piece for piece in pieces if has_letter(piece)]
+            dropped += len(pieces) - len(kept)
+            sentences.extend(Sentence(piece, source.page) for piece in kept)
         metadata = {
             "words": sum(count_words(s.text) for s in sentences),
             "pages": chunk.spec.page_count,
@@ -156,6 +160,7 @@ class GeminiProcessor:
             "prompt_version": PROMPT_VERSION,
             "tokens": tokens,
             "recut_sentences": recut,
+            "dropped_without_letters": dropped,
             "word_loss": round(result.loss, 4),
         }
         return ChunkOutput(

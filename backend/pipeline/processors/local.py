@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.pipeline.pieces import has_letter
 from backend.pipeline.processors.reading import read_owned
 from backend.pipeline.segment import count_words, split_long
 from backend.pipeline.types import ChunkInput, ChunkOutput, Sentence
@@ -19,15 +20,17 @@ class LocalProcessor:
         """Process one chunk; raises ``NoTextError`` when no owned page has text."""
         owned = read_owned(chunk)
         limit = chunk.settings.words_per_sentence
-        sentences = tuple(
+        pieces = [
             Sentence(piece, sentence.page)
             for sentence in owned.sentences
             for piece in split_long(sentence.text, limit)
-        )
+        ]
+        sentences = tuple(piece for piece in pieces if has_letter(piece.text))
         metadata = {
             "words": sum(count_words(s.text) for s in sentences),
             "pages": chunk.spec.page_count,
             "sentences": len(sentences),
+            "dropped_without_letters": len(pieces) - len(sentences),
             "page_errors": owned.page_errors,
         }
         return ChunkOutput(

@@ -27,7 +27,7 @@ from backend.pipeline.readability import (
 from tests.hostile_pdfs import raw_pdf, stream
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-BOOKS = FIXTURES / "readability"
+BOOKS = FIXTURES / "books"
 CORPUS = FIXTURES / "corpus"
 
 
@@ -55,7 +55,9 @@ def corpus_text_pdfs() -> list[str]:
 
 def french_prose() -> str:
     """Saint-Simon's own text: the paragraphs of a chapter, markup removed."""
-    markdown = (BOOKS / "cjns1989-saintsimon__md_ch2001.md").read_text(encoding="utf-8")
+    markdown = (BOOKS / "saintsimon-source" / "cjns1989-saintsimon__md_ch2001.md").read_text(
+        encoding="utf-8"
+    )
     paragraphs = [
         block.replace("\n", " ")
         for block in markdown.split("\n\n")

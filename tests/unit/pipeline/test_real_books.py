@@ -26,13 +26,14 @@ from backend.pipeline.furniture import (
 from backend.pipeline.layout import PageLayout, read_layouts
 from backend.pipeline.split import iter_chunk_pdfs, open_pdf, plan_chunks
 from tests.unit.pipeline.books import (
-    BOOKS,
     ECSTR,
     GOBOOK,
     SAINT_SIMON,
     WALDEN,
     book_bytes,
     layouts,
+    saint_simon_source,
+    word_counts,
 )
 
 ALL_BOOKS = [SAINT_SIMON, GOBOOK, ECSTR, WALDEN]
@@ -54,31 +55,9 @@ def texts(name: str) -> list[list[str]]:
 # --- Saint-Simon: words in = words out against the markdown source ----------
 
 
-def _source_text() -> str:
-    """The markdown, stripped of markup by hand: HTML tags, pandoc spans and
-    classes, headings, emphasis, superscripts (M^me^) and footnote brackets
-    (the note's text is printed, at the foot of the page)."""
-    parts = [(BOOKS / "saintsimon-source" / "cjns1989-saintsimon__md_title.txt").read_text()]
-    for path in sorted((BOOKS / "saintsimon-source").glob("*_md_ch2*.md")):
-        parts.append(path.read_text())
-    text = "\n".join(parts)
-    text = re.sub(r"<[^>]*>", " ", text)
-    text = re.sub(r"\{\.[\w-]+\}", " ", text)
-    text = text.replace("^[", " ").replace("^", "")
-    return re.sub(r"[%#*\[\]]", " ", text)
-
-
-def _words(text: str) -> Counter[str]:
-    text = text.replace("’", "'")
-    # A word broken at a line end by the typesetter: "person-\nnellement".
-    text = re.sub(r"(\w)-\n(?=[a-zàâçéèêëîïôûùüÿœ])", r"\1", text)
-    found = (re.sub(r"[^\w'-]", "", token).strip("-'").casefold() for token in text.split())
-    return Counter(word for word in found if re.search(r"\w", word))
-
-
-def test_saint_simon_loses_and_adds_under_one_percent_of_words() -> None:
-    source = _words(_source_text())
-    ours = _words("\n".join(page_text(page) for page in stripped(SAINT_SIMON)))
+def test_saint_simon_loses_and_adds_under_one_percent_ofword_counts() -> None:
+    source = word_counts(saint_simon_source())
+    ours = word_counts("\n".join(page_text(page) for page in stripped(SAINT_SIMON)))
     total = sum(source.values())
     lost = sum((source - ours).values())
     added = sum((ours - source).values())
@@ -88,7 +67,7 @@ def test_saint_simon_loses_and_adds_under_one_percent_of_words() -> None:
 
 
 def test_saint_simon_page_numbers_are_gone_and_numbers_of_the_text_stay() -> None:
-    source_paragraphs = {p.strip() for p in _source_text().split("\n\n")}
+    source_paragraphs = {p.strip() for p in saint_simon_source().split("\n\n")}
     for number, lines in enumerate(texts(SAINT_SIMON), 1):
         printed = str(number - 2)  # the cover and the title page are not numbered
         assert printed not in (lines[:1] + lines[-1:]), number
@@ -98,7 +77,7 @@ def test_saint_simon_page_numbers_are_gone_and_numbers_of_the_text_stay() -> Non
                 assert line in source_paragraphs, (number, line)
 
 
-def test_saint_simon_footnote_marks_are_not_words() -> None:
+def test_saint_simon_footnote_marks_are_notword_counts() -> None:
     text = "\n".join(page_text(page) for page in stripped(SAINT_SIMON))
     assert "Trois-Évêchés. C’était" in text
     assert not re.search(r"[^\W\d]\d{1,2}\b", text.replace("’", "'"))
