@@ -8,6 +8,7 @@ mode (a real broker) refuses to boot without a real secret.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -61,6 +62,21 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(repr(a) for a in allowed)}")
     return value
+
+
+_LANGUAGE = re.compile(r"[a-z]{3}(?:_[a-z]+)?")
+
+
+def _languages(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated Tesseract language codes (``fra,eng``)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    codes = tuple(code.strip() for code in raw.split(",") if code.strip())
+    bad = [code for code in codes if not _LANGUAGE.fullmatch(code)]
+    if bad or not codes:
+        raise ConfigError(f"{name}={raw!r}: expected Tesseract codes such as 'fra,eng'")
+    return codes
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
@@ -169,6 +185,10 @@ class Settings:
     parse_timeout_seconds: float = 120.0
     parse_memory_mb: int = 1024
     parse_concurrency: int = 3
+    # OCR (docs/processors.md): the Tesseract languages a job may ask for, and
+    # how long one page's OCR may take inside the parse's own time limit.
+    ocr_languages: tuple[str, ...] = ("fra", "eng")
+    ocr_page_seconds: int = 60
     # The reconciler (docs/operations.md): how often it runs, and how long a
     # pending/retry_scheduled chunk or a queued job may sit untouched before its
     # message is presumed lost and re-published.
@@ -351,6 +371,8 @@ class Settings:
             parse_timeout_seconds=float(_int(env, "QUIRE_PARSE_TIMEOUT_SECONDS", 120, 1, 3600)),
             parse_memory_mb=_int(env, "QUIRE_PARSE_MEMORY_MB", 1024, 64, 65_536),
             parse_concurrency=_int(env, "QUIRE_PARSE_CONCURRENCY", 3, 1, 64),
+            ocr_languages=_languages(env, "QUIRE_OCR_LANGUAGES", ("fra", "eng")),
+            ocr_page_seconds=_int(env, "QUIRE_OCR_PAGE_SECONDS", 60, 1, 3600),
             reconcile_interval_seconds=_int(env, "QUIRE_RECONCILE_INTERVAL_SECONDS", 60, 5, 3600),
             redispatch_after_seconds=_int(env, "QUIRE_REDISPATCH_AFTER_SECONDS", 600, 30, 86_400),
             **_gemini_from_env(env),

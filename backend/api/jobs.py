@@ -55,6 +55,8 @@ def create_job(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str
         overlap_pages=form.get("overlap_pages"),
         max_retries=form.get("max_retries"),
         fallback=form.get("fallback"),
+        ocr=form.get("ocr"),
+        ocr_lang=form.get("ocr_lang"),
     )
     try:
         job = jobs.submit_job(

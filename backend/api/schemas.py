@@ -93,6 +93,25 @@ class JobCreateIn(Schema):
             "by the local processor (flagged in the result); default none"
         },
     )
+    ocr = String(
+        load_default=None,
+        validate=OneOf(["auto", "off", "force"]),
+        metadata={
+            "description": "auto (default): OCR the pages without a usable text layer "
+            "(scans, TEXT_UNREADABLE); off: never; force: every page"
+        },
+    )
+    ocr_lang = String(
+        load_default=None,
+        validate=Regexp(
+            r"^[a-z]{3}(_[a-z]+)?(\+[a-z]{3}(_[a-z]+)?){0,4}$",
+            error="Tesseract languages such as fra or fra+eng",
+        ),
+        metadata={
+            "description": "Tesseract languages joined by +, each one the server offers "
+            "(QUIRE_OCR_LANGUAGES); default fra+eng"
+        },
+    )
 
 
 class LinksOut(Schema):

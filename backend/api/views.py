@@ -58,6 +58,8 @@ def job_view(
             "overlap_pages": job.overlap_pages,
             "max_retries": job.max_retries,
             "fallback": (job.options or {}).get("fallback", "none"),
+            "ocr": (job.options or {}).get("ocr", "auto"),
+            "ocr_lang": (job.options or {}).get("ocr_lang", "fra+eng"),
         },
         "source": {"size": job.source_size, "sha256": job.source_sha256},
         "page_count": job.page_count,

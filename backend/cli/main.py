@@ -38,6 +38,16 @@ def cli() -> None:
 @click.option("--processor", default="local", show_default=True)
 @click.option("--max-retries", type=click.IntRange(0, 10), default=3, show_default=True)
 @click.option(
+    "--ocr",
+    type=click.Choice(["auto", "off", "force"]),
+    default="auto",
+    show_default=True,
+    help="auto: OCR pages without a usable text layer; off: never; force: every page",
+)
+@click.option(
+    "--ocr-lang", default="fra+eng", show_default=True, help="Tesseract languages, e.g. fra+eng"
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -63,6 +73,8 @@ def process(
     overlap: int,
     processor: str,
     max_retries: int,
+    ocr: str,
+    ocr_lang: str,
     out: Path | None,
     data_dir: Path | None,
     show: int,
@@ -76,6 +88,8 @@ def process(
             "overlap_pages": overlap,
             "processor": processor,
             "max_retries": max_retries,
+            "ocr": ocr,
+            "ocr_lang": ocr_lang,
         },
         out=out or pdf.with_suffix(".sentences.json"),
         data_dir=data_dir,

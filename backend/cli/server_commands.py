@@ -79,6 +79,13 @@ def logout() -> None:
 @click.option("--overlap", type=click.IntRange(0, 10), default=None)
 @click.option("--processor", default=None)
 @click.option("--max-retries", type=click.IntRange(0, 10), default=None)
+@click.option(
+    "--ocr",
+    type=click.Choice(["auto", "off", "force"]),
+    default=None,
+    help="auto: OCR pages without a usable text layer; off: never; force: every page",
+)
+@click.option("--ocr-lang", default=None, help="Tesseract languages, e.g. fra+eng")
 @click.option("--watch", "follow", is_flag=True, help="follow the job until it ends")
 def submit(
     pdf: Path,
@@ -87,6 +94,8 @@ def submit(
     overlap: int | None,
     processor: str | None,
     max_retries: int | None,
+    ocr: str | None,
+    ocr_lang: str | None,
     follow: bool,
 ) -> None:
     """Upload PDF and start a job; prints its id."""
@@ -97,6 +106,8 @@ def submit(
         "overlap_pages": overlap,
         "processor": processor,
         "max_retries": max_retries,
+        "ocr": ocr,
+        "ocr_lang": ocr_lang,
     }
     with pdf.open("rb") as handle:
         accepted = remote.request(

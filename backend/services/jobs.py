@@ -24,6 +24,9 @@ PDF_MAGIC = b"%PDF-"
 MAGIC_WINDOW = 16
 
 
+_STORED_DEFAULTS = {"fallback": "none", "ocr": "auto", "ocr_lang": "fra+eng"}
+
+
 @dataclass(frozen=True)
 class JobOptions:
     """The settings a user may choose for a job (validated by the API schema)."""
@@ -35,6 +38,16 @@ class JobOptions:
     max_retries: int
     # "local": chunks that exhaust their processor's retries are redone locally.
     fallback: str = "none"
+    # "auto": OCR the pages without a usable text layer; "off"; "force": every page.
+    ocr: str = "auto"
+    # Tesseract's languages, "+"-joined (each one of QUIRE_OCR_LANGUAGES).
+    ocr_lang: str = "fra+eng"
+
+    def stored(self) -> dict[str, str]:
+        """The options kept in ``Job.options``: only what differs from the defaults,
+        so rows written before an option existed read the same."""
+        chosen = {"fallback": self.fallback, "ocr": self.ocr, "ocr_lang": self.ocr_lang}
+        return {key: value for key, value in chosen.items() if value != _STORED_DEFAULTS[key]}
 
 
 def default_options(**given: object) -> JobOptions:
@@ -45,10 +58,15 @@ def default_options(**given: object) -> JobOptions:
         "pages_per_chunk": s.default_pages_per_chunk,
         "overlap_pages": s.default_overlap_pages,
         "max_retries": s.default_max_retries,
-        "fallback": "none",
+        **_STORED_DEFAULTS,
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return JobOptions(**values)  # type: ignore[arg-type]
+
+
+def settings_ocr_languages() -> frozenset[str]:
+    """The Tesseract languages this server offers (``QUIRE_OCR_LANGUAGES``)."""
+    return frozenset(runtime.settings().ocr_languages)
 
 
 def printable_filename(name: str) -> str:
@@ -76,6 +94,13 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
             "UNKNOWN_PROCESSOR",
             f"unknown processor {options.processor!r}",
             {"available": available()},
+        )
+    unknown = [lang for lang in options.ocr_lang.split("+") if lang not in settings_ocr_languages()]
+    if unknown:
+        raise QuireError(
+            "INVALID_PARAMS",
+            f"OCR language {unknown[0]!r} is not installed on this server",
+            {"ocr_lang": options.ocr_lang, "available": sorted(settings_ocr_languages())},
         )
     # Before a byte is stored: a user at a cap does not get to send 200 MB first.
     quotas.check_room(owner)
@@ -121,7 +146,7 @@ def submit_job(owner: User, filename: str, stream: BinaryIO, options: JobOptions
         overlap_pages=options.overlap_pages,
         max_retries=options.max_retries,
         # Only what differs from the defaults, so older rows read the same.
-        options={"fallback": options.fallback} if options.fallback != "none" else {},
+        options=options.stored(),
         status=JobStatus.QUEUED.value,
         step="queued",
     )

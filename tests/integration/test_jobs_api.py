@@ -190,6 +190,11 @@ def test_missing_file_is_400_invalid_params(client: FlaskClient, alice: dict[str
         ("processor", ""),
         ("fallback", "gpt"),
         ("fallback", ""),
+        ("ocr", "always"),
+        ("ocr", ""),
+        ("ocr_lang", "french"),
+        ("ocr_lang", "fra+"),
+        ("ocr_lang", "fra;rm -rf"),
     ],
 )
 def test_out_of_range_settings_are_400_and_create_nothing(
@@ -249,6 +254,8 @@ def test_defaults_are_applied_and_shown_in_job_settings(
         "overlap_pages": 1,
         "max_retries": 3,
         "fallback": "none",
+        "ocr": "auto",
+        "ocr_lang": "fra+eng",
     }
     assert job["status"] == "queued"
     assert job["round"] == 0
@@ -270,6 +277,8 @@ def test_chosen_settings_are_stored(
         overlap_pages=2,
         max_retries=0,
         fallback="local",
+        ocr="force",
+        ocr_lang="fra",
     )
 
     settings = client.get(f"/api/v1/jobs/{job_id}", headers=alice).get_json()["settings"]
@@ -281,7 +290,23 @@ def test_chosen_settings_are_stored(
         "overlap_pages": 2,
         "max_retries": 0,
         "fallback": "local",
+        "ocr": "force",
+        "ocr_lang": "fra",
     }
+
+
+def test_an_ocr_language_the_server_does_not_offer_is_400_listing_the_offered_ones(
+    client: FlaskClient, app: APIFlask, alice: dict[str, str]
+) -> None:
+    before = blob_job_dirs(app)
+
+    response = upload(client, alice, blank_pdf(1), ocr_lang="fra+deu")
+
+    details = assert_error(response, 400, "INVALID_PARAMS")
+    assert details == {"ocr_lang": "fra+deu", "available": ["eng", "fra"]}
+    assert "'deu'" in response.get_json()["error"]["message"]
+    assert job_count(app) == 0
+    assert blob_job_dirs(app) == before
 
 
 def test_job_list_paginates_20_per_page_by_default(

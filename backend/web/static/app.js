@@ -182,6 +182,8 @@ const Quire = (() => {
       form.append("overlap_pages", $("overlap").value);
       form.append("max_retries", $("retries").value);
       form.append("processor", $("processor").value);
+      form.append("ocr", $("ocr").value);
+      form.append("ocr_lang", $("ocr-lang").value);
       try {
         const accepted = await api("POST", "/jobs", form);
         toast("job " + accepted.job_id.slice(0, 8) + " queued");
