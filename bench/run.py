@@ -25,6 +25,7 @@ SCENARIOS = {
     "scaling": "bench.scenarios.scaling",
     "local": "bench.scenarios.local_throughput",
     "segmentation": "bench.scenarios.segmentation_gold",
+    "books": "bench.scenarios.books_end_to_end",
 }
 
 
