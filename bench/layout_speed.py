@@ -14,27 +14,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pypdfium2 as pdfium
-
 from backend.pipeline.furniture import plan_furniture, strip_furniture
 from backend.pipeline.layout import PageLayout, read_layouts
+from bench.pdfium_text import plain_texts
 
 BOOKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "books"
 RUNS = 5
 
 
 def _plain_text(data: bytes) -> int:
-    document = pdfium.PdfDocument(data)
-    try:
-        for index in range(len(document)):
-            page = document[index]
-            textpage = page.get_textpage()
-            textpage.get_text_range()
-            textpage.close()
-            page.close()
-        return len(document)
-    finally:
-        document.close()
+    return len(plain_texts(data))
 
 
 def _best(work: Callable[[], object]) -> float:

@@ -19,14 +19,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 
 from backend.pipeline.readability import MIN_JUDGED_CHARS, assess_page
+from bench.pdfium_text import plain_texts
 
 
 def pdfium_pages(path: Path) -> list[str]:
-    document = pdfium.PdfDocument(path.read_bytes())
-    try:
-        return [document[i].get_textpage().get_text_range() for i in range(len(document))]
-    finally:
-        document.close()
+    return plain_texts(path)
 
 
 def pages_per_second(pages: Sequence[str], passes: int = 7) -> float:

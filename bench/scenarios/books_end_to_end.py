@@ -14,11 +14,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pypdfium2 as pdfium
-
 from bench import driver
 from bench.context import Context
 from bench.infra import ROOT, celery_worker
+from bench.pdfium_text import plain_texts
 from bench.report import Row, Section
 from bench.stats import median
 
@@ -29,14 +28,7 @@ BOOKS = ROOT / "tests" / "fixtures" / "books"
 
 def _pdfium_seconds(path: Path) -> float:
     start = time.perf_counter()
-    document = pdfium.PdfDocument(str(path))
-    for index in range(len(document)):
-        page = document[index]
-        textpage = page.get_textpage()
-        textpage.get_text_range()
-        textpage.close()
-        page.close()
-    document.close()
+    plain_texts(path)
     return time.perf_counter() - start
 
 

@@ -15,7 +15,6 @@ import io
 import time
 from collections.abc import Callable
 
-import pypdfium2 as pdfium
 from pypdf import PdfReader
 
 from backend.pipeline import split as splitter
@@ -24,6 +23,7 @@ from backend.pipeline.furniture import plan_furniture
 from backend.pipeline.processors.local import LocalProcessor
 from backend.pipeline.types import ChunkInput, ParseLimits, ProcessSettings
 from bench.context import Context
+from bench.pdfium_text import plain_texts
 from bench.report import Row, Section
 from bench.stats import median
 
@@ -55,14 +55,7 @@ def run(ctx: Context) -> Section:
 
     def pdfium_only() -> None:
         for _, data in chunks:
-            document = pdfium.PdfDocument(data)
-            for index in range(len(document)):
-                page = document[index]
-                textpage = page.get_textpage()
-                textpage.get_text_range()
-                textpage.close()
-                page.close()
-            document.close()
+            plain_texts(data)
 
     def pypdf_only() -> None:
         for _, data in chunks:

@@ -24,6 +24,7 @@ from backend.pipeline.readability import (
     Readability,
     assess_page,
 )
+from bench.pdfium_text import plain_texts
 from tests.hostile_pdfs import raw_pdf, stream
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -32,11 +33,7 @@ CORPUS = FIXTURES / "corpus"
 
 
 def pdfium_pages(path: Path) -> list[str]:
-    document = pdfium.PdfDocument(path.read_bytes())
-    try:
-        return [document[i].get_textpage().get_text_range() for i in range(len(document))]
-    finally:
-        document.close()
+    return plain_texts(path)
 
 
 def corpus_text_pdfs() -> list[str]:
