@@ -189,6 +189,9 @@ class Settings:
     # how long one page's OCR may take inside the parse's own time limit.
     ocr_languages: tuple[str, ...] = ("fra", "eng")
     ocr_page_seconds: int = 60
+    # An OCR'd page whose mean word confidence is below this is listed as
+    # low-confidence in the result (its sentences are kept).
+    ocr_min_confidence: int = 70
     # The reconciler (docs/operations.md): how often it runs, and how long a
     # pending/retry_scheduled chunk or a queued job may sit untouched before its
     # message is presumed lost and re-published.
@@ -373,6 +376,7 @@ class Settings:
             parse_concurrency=_int(env, "QUIRE_PARSE_CONCURRENCY", 3, 1, 64),
             ocr_languages=_languages(env, "QUIRE_OCR_LANGUAGES", ("fra", "eng")),
             ocr_page_seconds=_int(env, "QUIRE_OCR_PAGE_SECONDS", 60, 1, 3600),
+            ocr_min_confidence=_int(env, "QUIRE_OCR_MIN_CONFIDENCE", 70, 0, 100),
             reconcile_interval_seconds=_int(env, "QUIRE_RECONCILE_INTERVAL_SECONDS", 60, 5, 3600),
             redispatch_after_seconds=_int(env, "QUIRE_REDISPATCH_AFTER_SECONDS", 600, 30, 86_400),
             **_gemini_from_env(env),

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Dict, Email, File, Integer, List, Nested, String
+from apiflask.fields import (
+    Boolean,
+    DateTime,
+    Dict,
+    Email,
+    File,
+    Float,
+    Integer,
+    List,
+    Nested,
+    String,
+)
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from backend.models import ChunkStatus, JobStatus
@@ -222,6 +233,14 @@ class ChunkOut(Schema):
         keys=String(),
         values=String(),
         metadata={"description": "a successful chunk's pages that could not be read, and why"},
+    )
+    ocr_pages = Dict(
+        keys=String(),
+        values=Float(),
+        metadata={"description": "pages read by OCR, with their mean word confidence (0-100)"},
+    )
+    unreadable_pages = List(
+        Integer(), metadata={"description": "pages whose text layer is garbage (TEXT_UNREADABLE)"}
     )
     retryable = Boolean()
     sentence_count = Integer(allow_none=True)

@@ -97,6 +97,8 @@ def chunk_view(chunk: JobChunk, fallback_ids: Container[int] = ()) -> dict[str, 
         "last_error": chunk.last_error,
         # (A result moved to the blob store keeps no metadata in its pointer.)
         "page_errors": (result.get("metadata") or {}).get("page_errors") or {},
+        "ocr_pages": (result.get("metadata") or {}).get("ocr_pages") or {},
+        "unreadable_pages": result.get("unreadable_pages") or [],
         "retryable": chunk.error_retryable,
         "sentence_count": (
             # A result moved to the blob store keeps its count in the pointer.

@@ -32,7 +32,15 @@ class MergedResult:
     missing_pages: list[int] = field(default_factory=list)
     pages_without_text: list[int] = field(default_factory=list)
     unreadable_pages: list[int] = field(default_factory=list)
+    # OCR'd pages and their mean word confidence (0-100).
+    ocr_pages: dict[int, float] = field(default_factory=dict)
+    # OCR'd pages below this confidence are listed as low-confidence.
+    min_ocr_confidence: float = 0.0
     succeeded: int = 0
+
+    @property
+    def low_confidence_pages(self) -> list[int]:
+        return sorted(p for p, c in self.ocr_pages.items() if c < self.min_ocr_confidence)
 
     @property
     def missing_ranges(self) -> str:
@@ -47,13 +55,20 @@ class MergedResult:
             "pages_without_text": self.pages_without_text,
             "unreadable_pages": self.unreadable_pages,
             "unreadable_page_ranges": page_ranges(self.unreadable_pages),
+            "ocr_pages": {str(page): self.ocr_pages[page] for page in sorted(self.ocr_pages)},
+            "low_confidence_pages": self.low_confidence_pages,
+            "low_confidence_page_ranges": page_ranges(self.low_confidence_pages),
             "failed_chunks": self.failed_chunks,
         }
 
 
-def merge_chunks(inputs: Iterable[MergeInput]) -> MergedResult:
-    """Concatenate successful chunks in ``chunk_id`` order; list what is missing."""
-    merged = MergedResult()
+def merge_chunks(inputs: Iterable[MergeInput], min_ocr_confidence: float = 0.0) -> MergedResult:
+    """Concatenate successful chunks in ``chunk_id`` order; list what is missing.
+
+    OCR'd pages whose mean confidence is under ``min_ocr_confidence`` are listed
+    as low-confidence (their sentences are kept: a reader decides).
+    """
+    merged = MergedResult(min_ocr_confidence=min_ocr_confidence)
     for item in sorted(inputs, key=lambda i: i.chunk_id):
         if item.output is None:
             merged.missing_pages.extend(range(item.page_start, item.page_end + 1))
@@ -75,7 +90,16 @@ def merge_chunks(inputs: Iterable[MergeInput]) -> MergedResult:
         merged.sentences.extend(item.output.sentences)
         merged.pages_without_text.extend(item.output.pages_without_text)
         merged.unreadable_pages.extend(item.output.unreadable_pages)
+        merged.ocr_pages.update(_ocr_pages(item.output.metadata))
     return merged
+
+
+def _ocr_pages(metadata: dict[str, Any]) -> dict[int, float]:
+    """A chunk's ``metadata["ocr_pages"]`` ({"page": confidence}) with int pages."""
+    found = metadata.get("ocr_pages")
+    if not isinstance(found, dict):
+        return {}
+    return {int(page): float(confidence) for page, confidence in found.items()}
 
 
 def page_ranges(pages: list[int]) -> str:

@@ -234,7 +234,7 @@ def _merge(job: Job) -> str:
         )
         for row in rows
     ]
-    merged = merge_chunks(inputs)
+    merged = merge_chunks(inputs, runtime.settings().ocr_min_confidence)
     flags = fallback.result_flags(job)
     if not merged.failed_chunks:
         status, code, message = JobStatus.COMPLETED, None, None
@@ -270,6 +270,8 @@ def _merge(job: Job) -> str:
         "missing_pages": merged.missing_pages,
         "pages_without_text": merged.pages_without_text,
         "unreadable_pages": merged.unreadable_pages,
+        "ocr_pages": len(merged.ocr_pages),
+        "low_confidence_pages": merged.low_confidence_pages,
         "failed_chunks": len(merged.failed_chunks),
         **({"fallback_count": flags["fallback_count"]} if flags else {}),
     }

@@ -296,3 +296,35 @@ def test_job_page_shows_a_quota_pause_its_cost_and_fallen_back_chunks(
     assert "processed by the local fallback, not by scripted" in fallen[0][1]
     settle()
     browser.save_screenshot(str(ARTIFACTS / "dashboard-job-paused.png"))
+
+
+def test_job_page_says_which_pages_had_an_unreadable_text_layer(
+    browser: Any, live_server: str, e2e_client: Any, tmp_path: Path
+) -> None:
+    """TAMReview's pages 2-22 carry glyph indices, not text: the page says so once it ends."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.conftest import FIXTURES
+
+    def element(css: str) -> Any:
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    account = {"email": "reviewer@example.com", "password": "a long password"}
+    assert requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).ok
+    browser.get(live_server + "/")
+    element("#email").send_keys(account["email"])
+    element("#password").send_keys(account["password"])
+    element("#login-button").click()
+    wait_until(lambda: element("#app").is_displayed(), what="the dashboard after login")
+
+    element("#file").send_keys(str(FIXTURES / "corpus" / "pdfjs__TAMReview.pdf"))
+    Select(element("#ocr")).select_by_value("off")  # the garbled pages stay unread
+    element("#upload-button").click()
+    row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "tr[data-job]"), what="row")[0]
+    row.find_element(By.CSS_SELECTOR, "a").click()
+    wait_until(lambda: element("#job-status").text == "completed", what="the job completed")
+    note = wait_until(lambda: element("#job-pages").text, what="the pages note")
+    assert note == "unreadable text layer: pages 2-22"
+    settle()
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-job-unreadable.png"))

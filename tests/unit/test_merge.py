@@ -59,3 +59,29 @@ def test_chunk_output_round_trips_through_json_dict() -> None:
         sentences=(Sentence("Bonjour.", 3),), pages_without_text=(4,), metadata={"words": 1}
     )
     assert ChunkOutput.from_dict(original.to_dict()) == original
+
+
+def test_ocr_pages_are_merged_and_the_low_confidence_ones_listed() -> None:
+    first = ChunkOutput((Sentence("Un.", 1),), metadata={"ocr_pages": {"1": 91.5, "2": 40.0}})
+    second = ChunkOutput((Sentence("Deux.", 3),), metadata={"ocr_pages": {"4": 65.2}})
+    plain = ChunkOutput((Sentence("Trois.", 5),))
+    merged = merge_chunks(
+        [MergeInput(0, 1, 2, first), MergeInput(1, 3, 4, second), MergeInput(2, 5, 6, plain)],
+        min_ocr_confidence=70,
+    )
+    document = merged.to_dict()
+    assert document["ocr_pages"] == {"1": 91.5, "2": 40.0, "4": 65.2}
+    assert document["low_confidence_pages"] == [2, 4]
+    assert document["low_confidence_page_ranges"] == "2, 4"
+
+
+def test_unreadable_pages_of_a_failed_chunk_and_of_a_successful_one_are_listed() -> None:
+    kept = ChunkOutput((Sentence("Un.", 1),), unreadable_pages=(2,))
+    merged = merge_chunks(
+        [
+            MergeInput(0, 1, 2, kept),
+            MergeInput(1, 3, 4, None, error_code="TEXT_UNREADABLE", error="garbled"),
+        ]
+    )
+    assert merged.to_dict()["unreadable_pages"] == [2, 3, 4]
+    assert merged.to_dict()["unreadable_page_ranges"] == "2-4"

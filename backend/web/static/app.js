@@ -244,13 +244,40 @@ const Quire = (() => {
         ? ` · ${Number(usage.tokens_used).toLocaleString()} tokens, ${usage.cache_hits} cache hits` : "";
       $("job-detail").textContent = `${s.step} · ${p.done}/${p.total} chunks · round ${s.round} · automatic retries ${s.retry_count}/${s.max_retries}${eta}${resume}${paid}`;
       $("job-error").textContent = s.error ? s.error.code + ": " + s.error.message : "";
+      $("job-pages").textContent = pagesNote(job.result);
+      // The summary is written when the job ends: read the job once more then.
+      if (TERMINAL.has(s.status) && !endedJobRead && lastJob) { endedJobRead = true; loadJob(); }
       const key = JSON.stringify(p.chunks);
       if (key !== lastCounts) { lastCounts = key; loadChunks(); }
     };
 
+    let endedJobRead = false;
+
+    // "2-4, 7" for [2, 3, 4, 7].
+    function ranges(pages) {
+      const parts = [];
+      for (const page of [...new Set(pages)].sort((a, b) => a - b)) {
+        const last = parts[parts.length - 1];
+        if (last && page === last[1] + 1) last[1] = page; else parts.push([page, page]);
+      }
+      return parts.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(", ");
+    }
+
+    // What the result says of its pages: OCR'd, low-confidence, unreadable, empty.
+    function pagesNote(result) {
+      if (!result) return "";
+      const notes = [];
+      if (result.ocr_pages) notes.push(`${result.ocr_pages} ${result.ocr_pages === 1 ? "page" : "pages"} read by OCR`);
+      if ((result.low_confidence_pages || []).length) notes.push(`low OCR confidence: pages ${ranges(result.low_confidence_pages)}`);
+      if ((result.unreadable_pages || []).length) notes.push(`unreadable text layer: pages ${ranges(result.unreadable_pages)}`);
+      if ((result.pages_without_text || []).length) notes.push(`no text: pages ${ranges(result.pages_without_text)}`);
+      return notes.join(" · ");
+    }
+
     const loadJob = async () => {
       const job = await api("GET", jobPath);
       lastJob = job;
+      if (TERMINAL.has(job.status)) endedJobRead = true; // this read has the final summary
       $("job-title").textContent = job.filename;
       document.title = job.filename + " · Quire";
       render({ ...job, job_id: job.id, eta_seconds: null });
@@ -269,6 +296,7 @@ const Quire = (() => {
       $("chunk-grid").replaceChildren(...items.map((c) => {
         const classes = ["cell", c.status];
         if (c.fallback) classes.push("fallback");
+        if (Object.keys(c.ocr_pages || {}).length) classes.push("ocr");
         if (selected.has(c.chunk_id)) classes.push("selected");
         return h("button", { type: "button", className: classes.join(" "), dataset: { chunk: c.chunk_id }, title: chunkTip(c) },
           String(c.chunk_id));
@@ -282,10 +310,13 @@ const Quire = (() => {
       const processor = lastJob ? lastJob.processor : "the job's processor";
       const pageErrors = Object.entries(c.page_errors || {})
         .map(([page, why]) => (String(why).startsWith(`page ${page}`) ? `\n${why}` : `\npage ${page}: ${why}`));
+      const ocr = Object.entries(c.ocr_pages || {})
+        .map(([page, confidence]) => `page ${page} (${Math.round(Number(confidence))} %)`);
       return `chunk ${c.chunk_id} · pages ${c.pages[0]}–${c.pages[1]} · attempts ${c.attempts}` +
         (c.tokens_used ? ` · ${c.tokens_used} tokens` : "") +
         (c.fallback ? `\nprocessed by the ${c.fallback} fallback, not by ${processor}` : "") +
         (c.last_error_code ? `\n${c.last_error_code}: ${c.last_error}` : "") +
+        (ocr.length ? `\nread by OCR (mean word confidence): ${ocr.join(", ")}` : "") +
         pageErrors.join("");
     }
 
