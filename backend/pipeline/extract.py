@@ -35,6 +35,15 @@ from backend.pipeline.errors import (
 )
 from backend.pipeline.furniture import FurniturePlan, page_text, strip_furniture
 from backend.pipeline.layout import PageLayout, read_page
+from backend.pipeline.ocr import (
+    DEFAULT_LANG,
+    DEFAULT_PAGE_SECONDS,
+    OcrMode,
+    OcrPageError,
+    OcrUnavailableError,
+    PageReader,
+    has_content,
+)
 from backend.pipeline.readability import assess_page
 from backend.pipeline.sandbox import ParseLimits, run_limited
 
@@ -55,6 +64,9 @@ class ExtractedPage:
     # Why the page's text layer is garbage (backend.pipeline.readability); its
     # text is then empty: garbage is never emitted as sentences.
     unreadable: str | None = None
+    # The mean word confidence (0-100) when the text comes from OCR; None: the
+    # page's own text layer (or OCR found no word on it).
+    ocr_confidence: float | None = None
 
 
 def failure_of(pages: Sequence[ExtractedPage]) -> PipelineError | None:
@@ -75,7 +87,13 @@ def failure_of(pages: Sequence[ExtractedPage]) -> PipelineError | None:
 
 
 def extract_pages(
-    pdf_bytes: bytes, furniture: FurniturePlan | None = None, first_page: int = 1
+    pdf_bytes: bytes,
+    furniture: FurniturePlan | None = None,
+    first_page: int = 1,
+    *,
+    ocr: OcrMode = "auto",
+    ocr_lang: str = DEFAULT_LANG,
+    ocr_page_seconds: float = DEFAULT_PAGE_SECONDS,
 ) -> list[ExtractedPage]:
     """Return one :class:`ExtractedPage` per page of ``pdf_bytes``, in order.
 
@@ -84,13 +102,19 @@ def extract_pages(
     using the book-wide ``furniture`` plan when given; ``first_page`` is the
     document page number of the file's first page (a chunk holds a page range).
 
+    ``ocr`` says which pages Tesseract reads (:mod:`backend.pipeline.ocr`):
+    ``"auto"`` those whose text layer has no letter or is unreadable,
+    ``"force"`` every page, ``"off"`` none. ``ocr_lang`` is Tesseract's language
+    string; each page's recognition stops after ``ocr_page_seconds`` (the page
+    then has an error, flagged too complex).
+
     Runs in this process, unbounded: for trusted input. Uploaded files go
     through :func:`extract_pages_limited`.
     Raises :class:`EncryptedPdfError` when the file needs a user password and
     :class:`InvalidPdfError` when it cannot be opened or has no pages.
     """
     with _pdfium_lock:
-        return _extract(pdf_bytes, furniture, first_page)
+        return _extract(pdf_bytes, furniture, first_page, ocr, ocr_lang, ocr_page_seconds)
 
 
 def extract_pages_limited(
@@ -98,15 +122,28 @@ def extract_pages_limited(
     limits: ParseLimits,
     furniture: FurniturePlan | None = None,
     first_page: int = 1,
+    *,
+    ocr: OcrMode = "auto",
+    ocr_lang: str = DEFAULT_LANG,
 ) -> list[ExtractedPage]:
     """:func:`extract_pages` in a child process bounded by ``limits``.
 
+    OCR runs in the child too, each page within ``limits.ocr_page_seconds``.
     Also raises :class:`PdfTooComplexError` when the parse runs out of time or
     memory, and :class:`InvalidPdfError` when the parser crashes.
     """
     # The child is the only PDFium user of its process: no lock (one some other
     # thread held at fork time would never be released there).
-    return run_limited(_extract, pdf_bytes, furniture, first_page, limits=limits)
+    return run_limited(
+        _extract,
+        pdf_bytes,
+        furniture,
+        first_page,
+        ocr,
+        ocr_lang,
+        limits.ocr_page_seconds,
+        limits=limits,
+    )
 
 
 def read_layouts_of(source: bytes | Path) -> list[PageLayout]:
@@ -120,27 +157,95 @@ def read_layouts_of(source: bytes | Path) -> list[PageLayout]:
 
 
 def _extract(
-    pdf_bytes: bytes, furniture: FurniturePlan | None, first_page: int
+    pdf_bytes: bytes,
+    furniture: FurniturePlan | None,
+    first_page: int,
+    ocr: OcrMode = "auto",
+    ocr_lang: str = DEFAULT_LANG,
+    ocr_page_seconds: float = DEFAULT_PAGE_SECONDS,
 ) -> list[ExtractedPage]:
     document = open_document(pdf_bytes)
+    reader = _LazyReader(ocr_lang, ocr_page_seconds)
     try:
         if furniture is not None and first_page - 1 + len(document) > furniture.page_count:
             furniture = None  # not this book's plan: the page-local rules still apply
         pages = []
         for index in range(len(document)):
-            layout = _layout(document, index)
+            number = first_page + index
+            layout = _layout(document, index) if ocr != "force" else None
             if isinstance(layout, str):
                 pages.append(ExtractedPage(text="", error=layout))
                 continue
-            text = page_text(strip_furniture(layout, first_page + index, furniture))
-            verdict = assess_page(text)
-            if verdict.readable:
-                pages.append(ExtractedPage(text=text))
-            else:
-                pages.append(ExtractedPage(text="", unreadable=verdict.reason))
+            if layout is not None:
+                text = page_text(strip_furniture(layout, number, furniture))
+                verdict = assess_page(text)
+                if ocr == "off" or (verdict.readable and _has_letter(text)):
+                    unreadable = None if verdict.readable else verdict.reason
+                    pages.append(
+                        ExtractedPage(text="" if unreadable else text, unreadable=unreadable)
+                    )
+                    continue
+            pages.append(_ocr_page(document, index, number, furniture, reader))
         return pages
     finally:
+        reader.close()
         document.close()
+
+
+class _LazyReader:
+    """The parse's Tesseract, started at the first page that needs it (text PDFs never do)."""
+
+    def __init__(self, lang: str, page_seconds: float) -> None:
+        self.lang, self.page_seconds = lang, page_seconds
+        self._reader: PageReader | None = None
+
+    def get(self) -> PageReader:
+        if self._reader is None:
+            self._reader = PageReader(self.lang, page_seconds=self.page_seconds)
+        return self._reader
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+
+def _ocr_page(
+    document: pdfium.PdfDocument,
+    index: int,
+    number: int,
+    furniture: FurniturePlan | None,
+    reader: _LazyReader,
+) -> ExtractedPage:
+    """Page ``index`` read by OCR, its furniture stripped and its text checked like any page."""
+    try:
+        page = document[index]
+    except pdfium.PdfiumError as exc:
+        return ExtractedPage(
+            text="", error=f"page {number}: could not be loaded ({_describe(exc)})"
+        )
+    try:
+        if not has_content(page):  # blank: nothing to read, and Tesseract need not start
+            return ExtractedPage(text="")
+        read = reader.get().read(page)
+    except OcrUnavailableError as exc:
+        return ExtractedPage(text="", error=f"page {number}: OCR is not available ({exc})")
+    except OcrPageError as exc:
+        return ExtractedPage(
+            text="", error=f"page {number}: {exc.message}", too_complex=exc.too_complex
+        )
+    finally:
+        page.close()
+    text = page_text(strip_furniture(read.layout, number, furniture))
+    if not read.words or not _has_letter(text):
+        return ExtractedPage(text="")
+    verdict = assess_page(text)
+    if not verdict.readable:
+        return ExtractedPage(text="", unreadable=verdict.reason, ocr_confidence=read.confidence)
+    return ExtractedPage(text=text, ocr_confidence=read.confidence)
+
+
+def _has_letter(text: str) -> bool:
+    return any(char.isalpha() for char in text)
 
 
 def open_document(source: bytes | Path) -> pdfium.PdfDocument:

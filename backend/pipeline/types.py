@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.pipeline.furniture import FurniturePlan
 from backend.pipeline.sandbox import ParseLimits
+
+if TYPE_CHECKING:
+    from backend.pipeline.ocr import OcrMode
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,25 @@ class ProcessSettings:
     ignore_dialogue: bool = False
     preserve_formatting: bool = False
     fix_hyphenation: bool = True
+    # Which pages Tesseract reads ("auto": those without a usable text layer,
+    # "force": all, "off": none) and in which languages (backend.pipeline.ocr).
+    ocr: OcrMode = "auto"
+    ocr_lang: str = "fra+eng"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        settings: dict[str, Any] = {
             "words_per_sentence": self.words_per_sentence,
             "min_sentence_length": self.min_sentence_length,
             "ignore_dialogue": self.ignore_dialogue,
             "preserve_formatting": self.preserve_formatting,
             "fix_hyphenation": self.fix_hyphenation,
         }
+        # Only when changed: results cached before OCR existed keep their keys.
+        if self.ocr != "auto":
+            settings["ocr"] = self.ocr
+        if self.ocr_lang != "fra+eng":
+            settings["ocr_lang"] = self.ocr_lang
+        return settings
 
 
 @dataclass(frozen=True)
@@ -76,13 +89,26 @@ class Sentence:
 
     text: str
     page: int
+    # Set when the page was OCR'd: True and the page's mean word confidence (0-100).
+    ocr: bool = False
+    ocr_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "page": self.page}
+        data: dict[str, Any] = {"text": self.text, "page": self.page}
+        if self.ocr:
+            data["ocr"] = True
+            data["ocr_confidence"] = self.ocr_confidence
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sentence:
-        return cls(text=str(data["text"]), page=int(data["page"]))
+        confidence = data.get("ocr_confidence")
+        return cls(
+            text=str(data["text"]),
+            page=int(data["page"]),
+            ocr=bool(data.get("ocr", False)),
+            ocr_confidence=float(confidence) if confidence is not None else None,
+        )
 
 
 @dataclass(frozen=True)
