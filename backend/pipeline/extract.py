@@ -128,7 +128,9 @@ def extract_pages_limited(
 ) -> list[ExtractedPage]:
     """:func:`extract_pages` in a child process bounded by ``limits``.
 
-    OCR runs in the child too, each page within ``limits.ocr_page_seconds``.
+    OCR runs in the child too, each page within ``limits.ocr_page_seconds``; a
+    page whose images would not decode within ``limits.memory_mb`` is refused
+    as too complex (PDFium would silently render it blank).
     Also raises :class:`PdfTooComplexError` when the parse runs out of time or
     memory, and :class:`InvalidPdfError` when the parser crashes.
     """
@@ -142,6 +144,7 @@ def extract_pages_limited(
         ocr,
         ocr_lang,
         limits.ocr_page_seconds,
+        limits.memory_mb,
         limits=limits,
     )
 
@@ -163,9 +166,10 @@ def _extract(
     ocr: OcrMode = "auto",
     ocr_lang: str = DEFAULT_LANG,
     ocr_page_seconds: float = DEFAULT_PAGE_SECONDS,
+    ocr_memory_mb: int | None = None,
 ) -> list[ExtractedPage]:
     document = open_document(pdf_bytes)
-    reader = _LazyReader(ocr_lang, ocr_page_seconds)
+    reader = _LazyReader(ocr_lang, ocr_page_seconds, ocr_memory_mb)
     try:
         if furniture is not None and first_page - 1 + len(document) > furniture.page_count:
             furniture = None  # not this book's plan: the page-local rules still apply
@@ -195,13 +199,15 @@ def _extract(
 class _LazyReader:
     """The parse's Tesseract, started at the first page that needs it (text PDFs never do)."""
 
-    def __init__(self, lang: str, page_seconds: float) -> None:
-        self.lang, self.page_seconds = lang, page_seconds
+    def __init__(self, lang: str, page_seconds: float, memory_mb: int | None) -> None:
+        self.lang, self.page_seconds, self.memory_mb = lang, page_seconds, memory_mb
         self._reader: PageReader | None = None
 
     def get(self) -> PageReader:
         if self._reader is None:
-            self._reader = PageReader(self.lang, page_seconds=self.page_seconds)
+            self._reader = PageReader(
+                self.lang, page_seconds=self.page_seconds, memory_mb=self.memory_mb
+            )
         return self._reader
 
     def close(self) -> None:

@@ -50,11 +50,15 @@ DEFAULT_LANG = "fra+eng"
 # on small type (docs/decisions.md, "OCR").
 DEFAULT_DPI = 300
 DEFAULT_PAGE_SECONDS = 60.0
+# A full-page scan is rendered at its own resolution, kept within this range.
+SCAN_DPI_RANGE = (200, 400)
 # A rendered page above this many pixels is refused: 100 Mpx is an A0 poster at
 # 300 dpi, 100 MB of grayscale, and far beyond any book page (A4 is 8.7 Mpx).
 MAX_PIXELS = 100_000_000
 DEBIAN_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 _POINTS_PER_INCH = 72.0
+# PDFium decodes an image whole before scaling it; 4 bytes (BGRA) is its widest.
+_DECODED_BYTES_PER_PIXEL = 4
 _LANG = re.compile(r"^[a-z_]{3,}(?:\+[a-z_]{3,})*$")
 
 
@@ -100,7 +104,8 @@ class PageReader:
     """One Tesseract instance reading pages one after the other; not thread-safe.
 
     Use it as a context manager (the models stay loaded until it closes).
-    ``page_seconds`` bounds Tesseract's recognition of each page.
+    ``page_seconds`` bounds Tesseract's recognition of each page; a page whose
+    images would take more than ``memory_mb`` to decode is refused unread.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class PageReader:
         *,
         dpi: int = DEFAULT_DPI,
         page_seconds: float = DEFAULT_PAGE_SECONDS,
+        memory_mb: int | None = None,
     ) -> None:
         if not valid_lang(lang):
             raise OcrUnavailableError(f"{lang!r} is not a Tesseract language string")
@@ -121,6 +127,7 @@ class PageReader:
         self.lang = lang
         self.dpi = dpi
         self.page_seconds = page_seconds
+        self.memory_mb = memory_mb
         # OEM default: the LSTM models Debian ships; PSM AUTO: columns and blocks found.
         self._api = tesserocr.PyTessBaseAPI(path=f"{tessdata_dir()}/", lang=lang)
 
@@ -141,13 +148,25 @@ class PageReader:
     def read(self, page: pdfium.PdfPage) -> OcrPage:
         """Render ``page`` and OCR it; :class:`OcrPageError` when it is too big or too slow."""
         width, height = page.get_size()
-        return self.read_image(render_page(page, self.dpi), width, height)
+        if self.memory_mb is not None:
+            needed = image_pixels(page) * _DECODED_BYTES_PER_PIXEL
+            if needed > self.memory_mb * 1024 * 1024:
+                # PDFium would fail to decode it and render a blank page, silently.
+                raise OcrPageError(
+                    f"the page's images need {needed >> 20} MB to decode, more than "
+                    f"the {self.memory_mb} MB allowed",
+                    too_complex=True,
+                )
+        dpi = scan_dpi(page) or self.dpi
+        return self.read_image(render_page(page, dpi), width, height, dpi)
 
-    def read_image(self, image: Image.Image, width: float, height: float) -> OcrPage:
-        """OCR ``image``, a page of ``width`` x ``height`` points; lines in points."""
+    def read_image(
+        self, image: Image.Image, width: float, height: float, dpi: int | None = None
+    ) -> OcrPage:
+        """OCR ``image``, a page of ``width`` x ``height`` points at ``dpi``; lines in points."""
         api = self._api
         api.SetImage(image)
-        api.SetSourceResolution(self.dpi)
+        api.SetSourceResolution(dpi or self.dpi)
         if not api.Recognize(timeout=max(1, int(self.page_seconds * 1000))):
             raise OcrPageError(
                 f"OCR took longer than {self.page_seconds:g} s on this page", too_complex=True
@@ -189,6 +208,34 @@ def has_content(page: pdfium.PdfPage) -> bool:
     return bool(pdfium_c.FPDFPage_CountObjects(page))
 
 
+def scan_dpi(page: pdfium.PdfPage) -> int | None:
+    """The resolution of the scan that fills ``page``, within :data:`SCAN_DPI_RANGE`.
+
+    None when no image covers most of the page. Rendering a scan at its own
+    resolution reads better than resampling it to 300 dpi (a 200 dpi scan:
+    96.2 % of words right against 95.4 % resampled; docs/decisions.md).
+    """
+    width, height = page.get_size()
+    best: int | None = None
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=1):
+        left, bottom, right, top = image.get_bounds()
+        if (right - left) * (top - bottom) < 0.5 * width * height:
+            continue
+        pixels_wide, _ = image.get_px_size()
+        dpi = round(pixels_wide * _POINTS_PER_INCH / max(right - left, 1.0))
+        best = max(best or 0, dpi)
+    if best is None:
+        return None
+    low, high = SCAN_DPI_RANGE
+    return min(max(best, low), high)
+
+
+def image_pixels(page: pdfium.PdfPage) -> int:
+    """How many pixels the images ``page`` draws hold (form XObjects included)."""
+    images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
+    return sum(width * height for width, height in (image.get_px_size() for image in images))
+
+
 def render_page(page: pdfium.PdfPage, dpi: int = DEFAULT_DPI) -> Image.Image:
     """``page`` as a grayscale image at ``dpi``; :class:`OcrPageError` above :data:`MAX_PIXELS`."""
     width, height = page.get_size()
@@ -222,29 +269,35 @@ _FRENCH_SPACE_BEFORE = re.compile(r"(?<=[^\s;:!?«(\[])(?:[;!?]|:(?![\d/]))|(?<=
 _FRENCH_SPACE_AFTER = re.compile(r"«(?=[^\s])")
 _ENGLISH_NO_SPACE = re.compile(r"(?<=[^\s]) +(?=[;:!?](?:\s|$))")
 _SPACES = re.compile(r" {2,}")
-_THREE_DOTS = re.compile(r"(?<!\.)\.\.\.(?!\.)")
+_APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
+# An elided French article or pronoun is glued to its word: "l’ esprit" is "l’esprit".
+_ELISION_GAP = re.compile(
+    r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu|quelqu)’ +(?=[^\W\d_])", re.IGNORECASE
+)
 
 
 def normalise_ocr_line(text: str, lang: str = DEFAULT_LANG) -> str:
     """One OCR'd line as a text PDF of the same page would give it.
 
     Characters as :func:`~backend.pipeline.clean.normalize_chars` maps them
-    (ligatures ``ﬁ ﬂ`` to letters, no-break spaces to spaces), three dots as
-    the ellipsis ``…`` (what typeset books hold), ``|`` read for
+    (ligatures ``ﬁ ﬂ`` to letters, no-break spaces to spaces), the apostrophe
+    between letters as the typographic ``’`` typeset books use, ``|`` read for
     ``l`` inside words restored, lone bars dropped, and the spaces around
     punctuation set by the first language of ``lang``: French (``fra``) puts
     one space before ``; : ! ? »`` and after ``«`` (Tesseract both drops and
-    adds them); otherwise no space before ``; : ! ?``.
+    adds them) and none after an elision (``l’esprit``); otherwise no space
+    before ``; : ! ?``.
     """
     text = normalize_chars(text).replace("\n", " ")
-    if "..." in text:  # Tesseract cannot tell the ellipsis glyph books set from three dots
-        text = _THREE_DOTS.sub("…", text)
+    if "'" in text:  # typeset books set the typographic apostrophe; Tesseract mixes both
+        text = _APOSTROPHE.sub("’", text)
     if "|" in text or "¦" in text:
         text = _BAR_AS_L.sub("l", text)
         text = _LONE_BAR.sub("", text)
     if lang.split("+", 1)[0] == "fra":
         text = _FRENCH_SPACE_BEFORE.sub(r" \g<0>", text)
         text = _FRENCH_SPACE_AFTER.sub("« ", text)
+        text = _ELISION_GAP.sub(r"\1’", text)
     else:
         text = _ENGLISH_NO_SPACE.sub("", text)
     return _SPACES.sub(" ", text).strip()
