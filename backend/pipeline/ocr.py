@@ -272,7 +272,7 @@ _SPACES = re.compile(r" {2,}")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
 # An elided French article or pronoun is glued to its word: "l’ esprit" is "l’esprit".
 _ELISION_GAP = re.compile(
-    r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu|quelqu)’ +(?=[^\W\d_])", re.IGNORECASE
+    r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu|quelqu)['’] +(?=[^\W\d_])", re.IGNORECASE
 )
 
 
@@ -289,11 +289,11 @@ def normalise_ocr_line(text: str, lang: str = DEFAULT_LANG) -> str:
     before ``; : ! ?``.
     """
     text = normalize_chars(text).replace("\n", " ")
-    if "'" in text:  # typeset books set the typographic apostrophe; Tesseract mixes both
-        text = _APOSTROPHE.sub("’", text)
     if "|" in text or "¦" in text:
         text = _BAR_AS_L.sub("l", text)
         text = _LONE_BAR.sub("", text)
+    if "'" in text:  # typeset books set the typographic apostrophe; Tesseract mixes both
+        text = _APOSTROPHE.sub("’", text)
     if lang.split("+", 1)[0] == "fra":
         text = _FRENCH_SPACE_BEFORE.sub(r" \g<0>", text)
         text = _FRENCH_SPACE_AFTER.sub("« ", text)
