@@ -43,6 +43,8 @@ from backend.pipeline.ocr import (
     OcrUnavailableError,
     PageReader,
     has_content,
+    remove_text_objects,
+    scan_dpi,
 )
 from backend.pipeline.readability import assess_page
 from backend.pipeline.sandbox import ParseLimits, run_limited
@@ -103,7 +105,9 @@ def extract_pages(
     document page number of the file's first page (a chunk holds a page range).
 
     ``ocr`` says which pages Tesseract reads (:mod:`backend.pipeline.ocr`):
-    ``"auto"`` those whose text layer has no letter or is unreadable,
+    ``"auto"`` those whose text layer is unreadable or has no letter once its
+    furniture is gone (if it had some before, only when an image covers most
+    of the page: a scan under a digitiser's stamp, not a page of furniture),
     ``"force"`` every page, ``"off"`` none. ``ocr_lang`` is Tesseract's language
     string; each page's recognition stops after ``ocr_page_seconds`` (the page
     then has an error, flagged too complex).
@@ -189,7 +193,12 @@ def _extract(
                         ExtractedPage(text="" if unreadable else text, unreadable=unreadable)
                     )
                     continue
-            pages.append(_ocr_page(document, index, number, furniture, reader))
+                # Only furniture (a running head, a stamp) over no image: a page
+                # meant to be empty, not a scan with a digitiser's watermark.
+                furniture_only = verdict.readable and _has_letter(page_text(layout))
+            else:
+                furniture_only = False
+            pages.append(_ocr_page(document, index, number, furniture, reader, furniture_only))
         return pages
     finally:
         reader.close()
@@ -221,8 +230,14 @@ def _ocr_page(
     number: int,
     furniture: FurniturePlan | None,
     reader: _LazyReader,
+    images_only: bool = False,
 ) -> ExtractedPage:
-    """Page ``index`` read by OCR, its furniture stripped and its text checked like any page."""
+    """Page ``index`` read by OCR, its furniture stripped and its text checked like any page.
+
+    ``images_only``: the page's text layer is furniture, already judged: OCR
+    reads its scan alone (text objects taken out before rendering, so a stamp
+    is not read twice), and nothing when no image covers most of the page.
+    """
     try:
         page = document[index]
     except pdfium.PdfiumError as exc:
@@ -230,8 +245,10 @@ def _ocr_page(
             text="", error=f"page {number}: could not be loaded ({_describe(exc)})"
         )
     try:
-        if not has_content(page):  # blank: nothing to read, and Tesseract need not start
-            return ExtractedPage(text="")
+        if not has_content(page) or (images_only and scan_dpi(page) is None):
+            return ExtractedPage(text="")  # nothing to read: Tesseract need not start
+        if images_only:
+            remove_text_objects(page)
         read = reader.get().read(page)
     except OcrUnavailableError as exc:
         return ExtractedPage(text="", error=f"page {number}: OCR is not available ({exc})")

@@ -230,6 +230,12 @@ def scan_dpi(page: pdfium.PdfPage) -> int | None:
     return min(max(best, low), high)
 
 
+def remove_text_objects(page: pdfium.PdfPage) -> None:
+    """Take ``page``'s text objects (form XObjects' too) out of the loaded page, not the file."""
+    for text in list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT])):
+        page.remove_obj(text)
+
+
 def image_pixels(page: pdfium.PdfPage) -> int:
     """How many pixels the images ``page`` draws hold (form XObjects included)."""
     images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
