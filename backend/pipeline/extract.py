@@ -196,9 +196,12 @@ def _extract(
                 # Only furniture (a running head, a stamp) over no image: a page
                 # meant to be empty, not a scan with a digitiser's watermark.
                 furniture_only = verdict.readable and _has_letter(page_text(layout))
+                without_ocr = ExtractedPage(text="", unreadable=verdict.reason)
             else:
-                furniture_only = False
-            pages.append(_ocr_page(document, index, number, furniture, reader, furniture_only))
+                furniture_only, without_ocr = False, ExtractedPage(text="")
+            pages.append(
+                _ocr_page(document, index, number, furniture, reader, furniture_only, without_ocr)
+            )
         return pages
     finally:
         reader.close()
@@ -231,12 +234,15 @@ def _ocr_page(
     furniture: FurniturePlan | None,
     reader: _LazyReader,
     images_only: bool = False,
+    without_ocr: ExtractedPage | None = None,
 ) -> ExtractedPage:
     """Page ``index`` read by OCR, its furniture stripped and its text checked like any page.
 
     ``images_only``: the page's text layer is furniture, already judged: OCR
     reads its scan alone (text objects taken out before rendering, so a stamp
     is not read twice), and nothing when no image covers most of the page.
+    ``without_ocr`` is the page when Tesseract cannot start here (no language
+    model): what it was before OCR existed, empty or unreadable.
     """
     try:
         page = document[index]
@@ -250,8 +256,8 @@ def _ocr_page(
         if images_only:
             remove_text_objects(page)
         read = reader.get().read(page)
-    except OcrUnavailableError as exc:
-        return ExtractedPage(text="", error=f"page {number}: OCR is not available ({exc})")
+    except OcrUnavailableError:
+        return without_ocr or ExtractedPage(text="")
     except OcrPageError as exc:
         return ExtractedPage(
             text="", error=f"page {number}: {exc.message}", too_complex=exc.too_complex

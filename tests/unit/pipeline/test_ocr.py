@@ -18,6 +18,7 @@ from backend.pipeline.sandbox import ParseLimits
 from backend.pipeline.types import ChunkInput, ChunkSpec, ProcessSettings, Sentence
 from tests.conftest import require_tool
 from tests.hostile_pdfs import raw_pdf
+from tests.unit.pipeline.helpers import text_pdf
 
 SCANS = Path(__file__).resolve().parents[2] / "fixtures" / "scans"
 # Body pages of the sample book (title and chapter pages hold few words).
@@ -101,9 +102,10 @@ def test_text_pdf_runs_no_ocr_with_auto(
     assert started == []
     assert all(page.ocr_confidence is None for page in pages)
     # The counter sees a reader when one starts: the proof above can fail.
-    forced = extract_pages(sample_bytes, first_page=1, ocr="force")
+    forced = extract_pages(text_pdf([["Une ligne de texte, lue par Tesseract."]]), ocr="force")
     assert started == ["reader"]
-    assert all(page.ocr_confidence is not None for page in forced[1:4])
+    assert forced[0].ocr_confidence is not None
+    assert forced[0].text == "Une ligne de texte, lue par Tesseract."
 
 
 def test_off_leaves_a_scan_without_text(sample_bytes: bytes) -> None:
@@ -205,3 +207,15 @@ def test_ocr_time_budget_per_page(sample_bytes: bytes) -> None:
 )
 def test_ocr_artefacts_normalised(raw: str, lang: str, expected: str) -> None:
     assert normalise_ocr_line(raw, lang) == expected
+
+
+def test_without_language_models_a_scan_is_a_page_without_text(
+    sample_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server missing its models degrades to the pre-OCR behaviour (NO_TEXT), not INVALID_PDF."""
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    scanned = scan_pdf(sample_bytes, dpi=200, pages=[2])
+    [page] = extract_pages(scanned)
+    assert (page.text, page.error, page.ocr_confidence) == ("", None, None)
+    with pytest.raises(ocr_module.OcrUnavailableError, match="no Tesseract model for fra, eng"):
+        ocr_module.PageReader()
