@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := build/demo
 PY_SOURCES := backend tests tools celery_worker.py gunicorn.conf.py $(wildcard bench)
 
-.PHONY: venv demo test test-fast test-unit test-integration test-e2e lint typecheck format bench clean browser-deps ocr-deps serve
+.PHONY: venv demo demo-ocr test test-fast test-unit test-integration test-e2e lint typecheck format bench clean browser-deps ocr-deps serve
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ demo: $(STAMP)
 	$(BIN)/python -m backend.demo.sample_book $(DEMO_DIR)/roman-exemple.pdf
 	QUIRE_DATA_DIR=$(DEMO_DIR)/quire-data $(BIN)/quire process $(DEMO_DIR)/roman-exemple.pdf \
 		--words 8 --pages-per-chunk 8 --overlap 1 --out $(DEMO_DIR)/roman-exemple.sentences.json
+
+## demo-ocr: the same, on an 8-page "scan" of the novel (pages as images, 200 dpi, noise, skew): read by Tesseract
+demo-ocr: $(STAMP) ocr-deps
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/python -m backend.demo.sample_book $(DEMO_DIR)/roman-court.pdf 8
+	$(BIN)/python -m backend.demo.scanned_book $(DEMO_DIR)/roman-court.pdf $(DEMO_DIR)/roman-scanne.pdf \
+		--dpi 200 --noise 30 --skew 1.5
+	QUIRE_DATA_DIR=$(DEMO_DIR)/quire-data $(BIN)/quire process $(DEMO_DIR)/roman-scanne.pdf \
+		--words 8 --pages-per-chunk 4 --overlap 1 --out $(DEMO_DIR)/roman-scanne.sentences.json
 
 ## browser-deps: headless Chromium + chromedriver for the `browser` tests (Debian packages; root)
 ## If they cannot be installed the browser tests skip and say so, except under .ci/run (QUIRE_REQUIRE_TOOLS=1), where they fail.
