@@ -38,7 +38,6 @@ from backend.pipeline.layout import PageLayout, read_page
 from backend.pipeline.ocr import (
     DEFAULT_LANG,
     DEFAULT_PAGE_SECONDS,
-    OcrMode,
     OcrPageError,
     OcrUnavailableError,
     PageReader,
@@ -48,6 +47,7 @@ from backend.pipeline.ocr import (
 )
 from backend.pipeline.readability import assess_page
 from backend.pipeline.sandbox import ParseLimits, run_limited
+from backend.pipeline.types import OcrMode
 
 _ENCRYPTED_MESSAGE = "the PDF is protected by a password; remove the password and upload it again"
 

@@ -33,7 +33,6 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -42,10 +41,9 @@ from PIL import Image
 
 from backend.pipeline.clean import normalize_chars
 from backend.pipeline.layout import Line, PageLayout
+from backend.pipeline.types import DEFAULT_OCR_LANG
 
-OcrMode = Literal["auto", "off", "force"]
-OCR_MODES: tuple[OcrMode, ...] = ("auto", "off", "force")
-DEFAULT_LANG = "fra+eng"
+DEFAULT_LANG = DEFAULT_OCR_LANG
 # 300 dpi: as accurate as 400 on book pages and 20 % faster; 200 loses words
 # on small type (docs/decisions.md, "OCR").
 DEFAULT_DPI = 300

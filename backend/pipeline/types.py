@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from backend.pipeline.furniture import FurniturePlan
 from backend.pipeline.sandbox import ParseLimits
 
-if TYPE_CHECKING:
-    from backend.pipeline.ocr import OcrMode
+# Which pages Tesseract reads (backend.pipeline.ocr): "auto" those without a
+# usable text layer, "force" all, "off" none.
+OcrMode = Literal["auto", "off", "force"]
+OCR_MODES: tuple[OcrMode, ...] = ("auto", "off", "force")
+DEFAULT_OCR_LANG = "fra+eng"
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,13 @@ class ProcessSettings:
     ignore_dialogue: bool = False
     preserve_formatting: bool = False
     fix_hyphenation: bool = True
-    # Which pages Tesseract reads ("auto": those without a usable text layer,
-    # "force": all, "off": none) and in which languages (backend.pipeline.ocr).
+    # Which pages Tesseract reads (OCR_MODES) and in which of its languages.
     ocr: OcrMode = "auto"
-    ocr_lang: str = "fra+eng"
+    ocr_lang: str = DEFAULT_OCR_LANG
+
+    def __post_init__(self) -> None:
+        if self.ocr not in OCR_MODES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_MODES)}, not {self.ocr!r}")
 
     def as_dict(self) -> dict[str, Any]:
         settings: dict[str, Any] = {
@@ -63,7 +69,7 @@ class ProcessSettings:
         # Only when changed: results cached before OCR existed keep their keys.
         if self.ocr != "auto":
             settings["ocr"] = self.ocr
-        if self.ocr_lang != "fra+eng":
+        if self.ocr_lang != DEFAULT_OCR_LANG:
             settings["ocr_lang"] = self.ocr_lang
         return settings
 

@@ -12,7 +12,6 @@ from backend.pipeline import extract as extract_module
 from backend.pipeline import ocr as ocr_module
 from backend.pipeline.errors import PdfTooComplexError
 from backend.pipeline.extract import extract_pages, extract_pages_limited
-from backend.pipeline.ocr import normalise_ocr_line
 from backend.pipeline.processors.local import LocalProcessor
 from backend.pipeline.sandbox import ParseLimits
 from backend.pipeline.types import ChunkInput, ChunkSpec, ProcessSettings, Sentence
@@ -191,22 +190,6 @@ def test_ocr_time_budget_per_page(sample_bytes: bytes) -> None:
     spec = ChunkSpec(index=0, page_start=1, page_end=1, read_start=1, read_end=1)
     with pytest.raises(PdfTooComplexError, match="OCR took longer"):
         LocalProcessor().process(ChunkInput(scanned, spec, limits=limits))
-
-
-@pytest.mark.parametrize(
-    ("raw", "lang", "expected"),
-    [
-        ("«Non!» cria-t-elle.", "fra+eng", "« Non ! » cria-t-elle."),
-        ("« Que veux-tu ? » reprit Mme Leclerc ;", "fra", "« Que veux-tu ? » reprit Mme Leclerc ;"),
-        ("Quoi?! Il est 10:30: voir http://x.fr", "fra", "Quoi ?! Il est 10:30 : voir http://x.fr"),
-        ("Le ﬁls ﬂotte\u00a0: oui", "fra", "Le fils flotte : oui"),
-        ("|a |'homme a|lait | ici", "fra", "la l’homme allait ici"),
-        ("quelqu' un d' autre, l’ esprit", "fra", "quelqu’un d’autre, l’esprit"),
-        ("Hello ; world ! It's 10:30 :", "eng", "Hello; world! It’s 10:30:"),
-    ],
-)
-def test_ocr_artefacts_normalised(raw: str, lang: str, expected: str) -> None:
-    assert normalise_ocr_line(raw, lang) == expected
 
 
 def test_without_language_models_a_scan_is_a_page_without_text(
