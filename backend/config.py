@@ -169,6 +169,9 @@ class Settings:
     parse_timeout_seconds: float = 120.0
     parse_memory_mb: int = 1024
     parse_concurrency: int = 3
+    # Tesseract's time on one OCR'd page (backend/pipeline/ocr.py); the parse
+    # timeout still bounds the whole chunk, its OCR'd pages included.
+    ocr_page_seconds: float = 60.0
     # The reconciler (docs/operations.md): how often it runs, and how long a
     # pending/retry_scheduled chunk or a queued job may sit untouched before its
     # message is presumed lost and re-published.
@@ -315,6 +318,7 @@ class Settings:
             timeout_seconds=self.parse_timeout_seconds,
             memory_mb=self.parse_memory_mb,
             max_concurrent=self.parse_concurrency,
+            ocr_page_seconds=self.ocr_page_seconds,
         )
 
     @property
@@ -351,6 +355,7 @@ class Settings:
             parse_timeout_seconds=float(_int(env, "QUIRE_PARSE_TIMEOUT_SECONDS", 120, 1, 3600)),
             parse_memory_mb=_int(env, "QUIRE_PARSE_MEMORY_MB", 1024, 64, 65_536),
             parse_concurrency=_int(env, "QUIRE_PARSE_CONCURRENCY", 3, 1, 64),
+            ocr_page_seconds=float(_int(env, "QUIRE_OCR_PAGE_SECONDS", 60, 1, 3600)),
             reconcile_interval_seconds=_int(env, "QUIRE_RECONCILE_INTERVAL_SECONDS", 60, 5, 3600),
             redispatch_after_seconds=_int(env, "QUIRE_REDISPATCH_AFTER_SECONDS", 600, 30, 86_400),
             **_gemini_from_env(env),
