@@ -188,7 +188,7 @@ class Settings:
     # OCR (docs/processors.md): the Tesseract languages a job may ask for, and
     # how long one page's OCR may take inside the parse's own time limit.
     ocr_languages: tuple[str, ...] = ("fra", "eng")
-    ocr_page_seconds: int = 60
+    ocr_page_seconds: float = 60.0
     # An OCR'd page whose mean word confidence is below this is listed as
     # low-confidence in the result (its sentences are kept).
     ocr_min_confidence: int = 70
@@ -338,6 +338,7 @@ class Settings:
             timeout_seconds=self.parse_timeout_seconds,
             memory_mb=self.parse_memory_mb,
             max_concurrent=self.parse_concurrency,
+            ocr_page_seconds=self.ocr_page_seconds,
         )
 
     @property
@@ -375,7 +376,7 @@ class Settings:
             parse_memory_mb=_int(env, "QUIRE_PARSE_MEMORY_MB", 1024, 64, 65_536),
             parse_concurrency=_int(env, "QUIRE_PARSE_CONCURRENCY", 3, 1, 64),
             ocr_languages=_languages(env, "QUIRE_OCR_LANGUAGES", ("fra", "eng")),
-            ocr_page_seconds=_int(env, "QUIRE_OCR_PAGE_SECONDS", 60, 1, 3600),
+            ocr_page_seconds=float(_int(env, "QUIRE_OCR_PAGE_SECONDS", 60, 1, 3600)),
             ocr_min_confidence=_int(env, "QUIRE_OCR_MIN_CONFIDENCE", 70, 0, 100),
             reconcile_interval_seconds=_int(env, "QUIRE_RECONCILE_INTERVAL_SECONDS", 60, 5, 3600),
             redispatch_after_seconds=_int(env, "QUIRE_REDISPATCH_AFTER_SECONDS", 600, 30, 86_400),

@@ -35,8 +35,19 @@ from backend.pipeline.errors import (
 )
 from backend.pipeline.furniture import FurniturePlan, page_text, strip_furniture
 from backend.pipeline.layout import PageLayout, read_page
+from backend.pipeline.ocr import (
+    DEFAULT_LANG,
+    DEFAULT_PAGE_SECONDS,
+    OcrPageError,
+    OcrUnavailableError,
+    PageReader,
+    has_content,
+    remove_text_objects,
+    scan_dpi,
+)
 from backend.pipeline.readability import assess_page
 from backend.pipeline.sandbox import ParseLimits, run_limited
+from backend.pipeline.types import OcrMode
 
 _ENCRYPTED_MESSAGE = "the PDF is protected by a password; remove the password and upload it again"
 
@@ -55,6 +66,9 @@ class ExtractedPage:
     # Why the page's text layer is garbage (backend.pipeline.readability); its
     # text is then empty: garbage is never emitted as sentences.
     unreadable: str | None = None
+    # The mean word confidence (0-100) when the text comes from OCR; None: the
+    # page's own text layer (or OCR found no word on it).
+    ocr_confidence: float | None = None
 
 
 def failure_of(pages: Sequence[ExtractedPage]) -> PipelineError | None:
@@ -75,7 +89,13 @@ def failure_of(pages: Sequence[ExtractedPage]) -> PipelineError | None:
 
 
 def extract_pages(
-    pdf_bytes: bytes, furniture: FurniturePlan | None = None, first_page: int = 1
+    pdf_bytes: bytes,
+    furniture: FurniturePlan | None = None,
+    first_page: int = 1,
+    *,
+    ocr: OcrMode = "auto",
+    ocr_lang: str = DEFAULT_LANG,
+    ocr_page_seconds: float = DEFAULT_PAGE_SECONDS,
 ) -> list[ExtractedPage]:
     """Return one :class:`ExtractedPage` per page of ``pdf_bytes``, in order.
 
@@ -84,13 +104,21 @@ def extract_pages(
     using the book-wide ``furniture`` plan when given; ``first_page`` is the
     document page number of the file's first page (a chunk holds a page range).
 
+    ``ocr`` says which pages Tesseract reads (:mod:`backend.pipeline.ocr`):
+    ``"auto"`` those whose text layer is unreadable or has no letter once its
+    furniture is gone (if it had some before, only when an image covers most
+    of the page: a scan under a digitiser's stamp, not a page of furniture),
+    ``"force"`` every page, ``"off"`` none. ``ocr_lang`` is Tesseract's language
+    string; each page's recognition stops after ``ocr_page_seconds`` (the page
+    then has an error, flagged too complex).
+
     Runs in this process, unbounded: for trusted input. Uploaded files go
     through :func:`extract_pages_limited`.
     Raises :class:`EncryptedPdfError` when the file needs a user password and
     :class:`InvalidPdfError` when it cannot be opened or has no pages.
     """
     with _pdfium_lock:
-        return _extract(pdf_bytes, furniture, first_page)
+        return _extract(pdf_bytes, furniture, first_page, ocr, ocr_lang, ocr_page_seconds)
 
 
 def extract_pages_limited(
@@ -98,15 +126,31 @@ def extract_pages_limited(
     limits: ParseLimits,
     furniture: FurniturePlan | None = None,
     first_page: int = 1,
+    *,
+    ocr: OcrMode = "auto",
+    ocr_lang: str = DEFAULT_LANG,
 ) -> list[ExtractedPage]:
     """:func:`extract_pages` in a child process bounded by ``limits``.
 
+    OCR runs in the child too, each page within ``limits.ocr_page_seconds``; a
+    page whose images would not decode within ``limits.memory_mb`` is refused
+    as too complex (PDFium would silently render it blank).
     Also raises :class:`PdfTooComplexError` when the parse runs out of time or
     memory, and :class:`InvalidPdfError` when the parser crashes.
     """
     # The child is the only PDFium user of its process: no lock (one some other
     # thread held at fork time would never be released there).
-    return run_limited(_extract, pdf_bytes, furniture, first_page, limits=limits)
+    return run_limited(
+        _extract,
+        pdf_bytes,
+        furniture,
+        first_page,
+        ocr,
+        ocr_lang,
+        limits.ocr_page_seconds,
+        limits.memory_mb,
+        limits=limits,
+    )
 
 
 def read_layouts_of(source: bytes | Path) -> list[PageLayout]:
@@ -120,27 +164,117 @@ def read_layouts_of(source: bytes | Path) -> list[PageLayout]:
 
 
 def _extract(
-    pdf_bytes: bytes, furniture: FurniturePlan | None, first_page: int
+    pdf_bytes: bytes,
+    furniture: FurniturePlan | None,
+    first_page: int,
+    ocr: OcrMode = "auto",
+    ocr_lang: str = DEFAULT_LANG,
+    ocr_page_seconds: float = DEFAULT_PAGE_SECONDS,
+    ocr_memory_mb: int | None = None,
 ) -> list[ExtractedPage]:
     document = open_document(pdf_bytes)
+    reader = _LazyReader(ocr_lang, ocr_page_seconds, ocr_memory_mb)
     try:
         if furniture is not None and first_page - 1 + len(document) > furniture.page_count:
             furniture = None  # not this book's plan: the page-local rules still apply
         pages = []
         for index in range(len(document)):
-            layout = _layout(document, index)
+            number = first_page + index
+            layout = _layout(document, index) if ocr != "force" else None
             if isinstance(layout, str):
                 pages.append(ExtractedPage(text="", error=layout))
                 continue
-            text = page_text(strip_furniture(layout, first_page + index, furniture))
-            verdict = assess_page(text)
-            if verdict.readable:
-                pages.append(ExtractedPage(text=text))
+            if layout is not None:
+                text = page_text(strip_furniture(layout, number, furniture))
+                verdict = assess_page(text)
+                if ocr == "off" or (verdict.readable and _has_letter(text)):
+                    unreadable = None if verdict.readable else verdict.reason
+                    pages.append(
+                        ExtractedPage(text="" if unreadable else text, unreadable=unreadable)
+                    )
+                    continue
+                # Only furniture (a running head, a stamp) over no image: a page
+                # meant to be empty, not a scan with a digitiser's watermark.
+                furniture_only = verdict.readable and _has_letter(page_text(layout))
+                without_ocr = ExtractedPage(text="", unreadable=verdict.reason)
             else:
-                pages.append(ExtractedPage(text="", unreadable=verdict.reason))
+                furniture_only, without_ocr = False, ExtractedPage(text="")
+            pages.append(
+                _ocr_page(document, index, number, furniture, reader, furniture_only, without_ocr)
+            )
         return pages
     finally:
+        reader.close()
         document.close()
+
+
+class _LazyReader:
+    """The parse's Tesseract, started at the first page that needs it (text PDFs never do)."""
+
+    def __init__(self, lang: str, page_seconds: float, memory_mb: int | None) -> None:
+        self.lang, self.page_seconds, self.memory_mb = lang, page_seconds, memory_mb
+        self._reader: PageReader | None = None
+
+    def get(self) -> PageReader:
+        if self._reader is None:
+            self._reader = PageReader(
+                self.lang, page_seconds=self.page_seconds, memory_mb=self.memory_mb
+            )
+        return self._reader
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+
+def _ocr_page(
+    document: pdfium.PdfDocument,
+    index: int,
+    number: int,
+    furniture: FurniturePlan | None,
+    reader: _LazyReader,
+    images_only: bool = False,
+    without_ocr: ExtractedPage | None = None,
+) -> ExtractedPage:
+    """Page ``index`` read by OCR, its furniture stripped and its text checked like any page.
+
+    ``images_only``: the page's text layer is furniture, already judged: OCR
+    reads its scan alone (text objects taken out before rendering, so a stamp
+    is not read twice), and nothing when no image covers most of the page.
+    ``without_ocr`` is the page when Tesseract cannot start here (no language
+    model): what it was before OCR existed, empty or unreadable.
+    """
+    try:
+        page = document[index]
+    except pdfium.PdfiumError as exc:
+        return ExtractedPage(
+            text="", error=f"page {number}: could not be loaded ({_describe(exc)})"
+        )
+    try:
+        if not has_content(page) or (images_only and scan_dpi(page) is None):
+            return ExtractedPage(text="")  # nothing to read: Tesseract need not start
+        if images_only:
+            remove_text_objects(page)
+        read = reader.get().read(page)
+    except OcrUnavailableError:
+        return without_ocr or ExtractedPage(text="")
+    except OcrPageError as exc:
+        return ExtractedPage(
+            text="", error=f"page {number}: {exc.message}", too_complex=exc.too_complex
+        )
+    finally:
+        page.close()
+    text = page_text(strip_furniture(read.layout, number, furniture))
+    if not read.words or not _has_letter(text):
+        return ExtractedPage(text="")
+    verdict = assess_page(text)
+    if not verdict.readable:
+        return ExtractedPage(text="", unreadable=verdict.reason, ocr_confidence=read.confidence)
+    return ExtractedPage(text=text, ocr_confidence=read.confidence)
+
+
+def _has_letter(text: str) -> bool:
+    return any(char.isalpha() for char in text)
 
 
 def open_document(source: bytes | Path) -> pdfium.PdfDocument:

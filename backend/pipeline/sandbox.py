@@ -66,11 +66,16 @@ _ERROR_CLASSES: dict[str, type[PipelineError]] = {
 
 @dataclass(frozen=True)
 class ParseLimits:
-    """Bounds for one parse: wall-clock seconds, extra memory, parses at once per process."""
+    """Bounds for one parse: wall-clock seconds, extra memory, parses at once per process.
+
+    ``ocr_page_seconds`` bounds Tesseract on each page OCR'd in the parse (a
+    page over it fails alone); ``timeout_seconds`` still bounds the whole parse.
+    """
 
     timeout_seconds: float = 120.0
     memory_mb: int = 1024
     max_concurrent: int = 3
+    ocr_page_seconds: float = 60.0
 
 
 _slots_lock = threading.Lock()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from backend.pipeline.furniture import FurniturePlan
 from backend.pipeline.sandbox import ParseLimits
+
+# Which pages Tesseract reads (backend.pipeline.ocr): "auto" those without a
+# usable text layer, "force" all, "off" none.
+OcrMode = Literal["auto", "off", "force"]
+OCR_MODES: tuple[OcrMode, ...] = ("auto", "off", "force")
+DEFAULT_OCR_LANG = "fra+eng"
 
 
 @dataclass(frozen=True)
@@ -44,15 +50,28 @@ class ProcessSettings:
     ignore_dialogue: bool = False
     preserve_formatting: bool = False
     fix_hyphenation: bool = True
+    # Which pages Tesseract reads (OCR_MODES) and in which of its languages.
+    ocr: OcrMode = "auto"
+    ocr_lang: str = DEFAULT_OCR_LANG
+
+    def __post_init__(self) -> None:
+        if self.ocr not in OCR_MODES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_MODES)}, not {self.ocr!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        settings: dict[str, Any] = {
             "words_per_sentence": self.words_per_sentence,
             "min_sentence_length": self.min_sentence_length,
             "ignore_dialogue": self.ignore_dialogue,
             "preserve_formatting": self.preserve_formatting,
             "fix_hyphenation": self.fix_hyphenation,
         }
+        # Only when changed: results cached before OCR existed keep their keys.
+        if self.ocr != "auto":
+            settings["ocr"] = self.ocr
+        if self.ocr_lang != DEFAULT_OCR_LANG:
+            settings["ocr_lang"] = self.ocr_lang
+        return settings
 
 
 @dataclass(frozen=True)
@@ -76,13 +95,26 @@ class Sentence:
 
     text: str
     page: int
+    # Set when the page was OCR'd: True and the page's mean word confidence (0-100).
+    ocr: bool = False
+    ocr_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "page": self.page}
+        data: dict[str, Any] = {"text": self.text, "page": self.page}
+        if self.ocr:
+            data["ocr"] = True
+            data["ocr_confidence"] = self.ocr_confidence
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sentence:
-        return cls(text=str(data["text"]), page=int(data["page"]))
+        confidence = data.get("ocr_confidence")
+        return cls(
+            text=str(data["text"]),
+            page=int(data["page"]),
+            ocr=bool(data.get("ocr", False)),
+            ocr_confidence=float(confidence) if confidence is not None else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +150,13 @@ class GeminiProcessor:
             recut += cut
             kept = [piece for piece in pieces if has_letter(piece)]
             dropped += len(pieces) - len(kept)
-            sentences.extend(Sentence(piece, source.page) for piece in kept)
+            sentences.extend(replace(source, text=piece) for piece in kept)
         metadata = {
             "words": sum(count_words(s.text) for s in sentences),
             "pages": chunk.spec.page_count,
             "sentences": len(sentences),
             "page_errors": owned.page_errors,
+            "ocr_pages": {str(page): conf for page, conf in owned.ocr_pages.items()},
             "model": self.config.model,
             "prompt_version": PROMPT_VERSION,
             "tokens": tokens,

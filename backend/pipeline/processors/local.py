@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from backend.pipeline.pieces import has_letter
 from backend.pipeline.processors.reading import read_owned
 from backend.pipeline.segment import count_words, split_long
-from backend.pipeline.types import ChunkInput, ChunkOutput, Sentence
+from backend.pipeline.types import ChunkInput, ChunkOutput
 
 
 class LocalProcessor:
@@ -21,7 +23,7 @@ class LocalProcessor:
         owned = read_owned(chunk)
         limit = chunk.settings.words_per_sentence
         pieces = [
-            Sentence(piece, sentence.page)
+            replace(sentence, text=piece)  # its page and OCR flags
             for sentence in owned.sentences
             for piece in split_long(sentence.text, limit)
         ]
@@ -32,6 +34,7 @@ class LocalProcessor:
             "sentences": len(sentences),
             "dropped_without_letters": len(pieces) - len(sentences),
             "page_errors": owned.page_errors,
+            "ocr_pages": {str(page): conf for page, conf in owned.ocr_pages.items()},
         }
         return ChunkOutput(
             sentences=sentences,

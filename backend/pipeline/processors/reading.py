@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from backend.pipeline.errors import InvalidPdfError, NoTextError, TextUnreadableError
 from backend.pipeline.extract import extract_pages_limited, failure_of
@@ -20,6 +20,9 @@ class OwnedText:
     page_errors: dict[str, str]
     # Owned pages whose text layer is garbage (also in page_errors, by reason).
     unreadable_pages: tuple[int, ...] = ()
+    # Owned pages read by OCR: page -> mean word confidence (0-100). Their
+    # sentences carry ``ocr=True`` and that confidence.
+    ocr_pages: dict[int, float] = field(default_factory=dict)
 
 
 def read_owned(chunk: ChunkInput) -> OwnedText:
@@ -28,11 +31,18 @@ def read_owned(chunk: ChunkInput) -> OwnedText:
     The parse runs bounded by ``chunk.limits`` (``PdfTooComplexError``). Raises
     ``InvalidPdfError`` when the chunk PDF has the wrong page count, the parse
     error of its owned pages when none of them could be read, and
-    ``NoTextError`` when no owned page has text (scans). Every processor starts here.
+    ``NoTextError`` when no owned page has text (scans OCR did not read: ``ocr``
+    off, or blank pages). Pages go to OCR as ``chunk.settings.ocr`` says, each
+    within ``chunk.limits.ocr_page_seconds``. Every processor starts here.
     """
     spec = chunk.spec
     extracted = extract_pages_limited(
-        chunk.pdf_bytes, chunk.limits, chunk.furniture, first_page=spec.read_start
+        chunk.pdf_bytes,
+        chunk.limits,
+        chunk.furniture,
+        first_page=spec.read_start,
+        ocr=chunk.settings.ocr,
+        ocr_lang=chunk.settings.ocr_lang,
     )
     expected = spec.read_end - spec.read_start + 1
     if len(extracted) != expected:
@@ -69,4 +79,14 @@ def read_owned(chunk: ChunkInput) -> OwnedText:
         {str(number): f"TEXT_UNREADABLE: {owned_pages[number].unreadable}" for number in unreadable}
     )
     without_text = tuple(number for number in empty if number not in unreadable)
-    return OwnedText(tuple(owned), without_text, page_errors, unreadable)
+    ocr_pages = {
+        number: page.ocr_confidence
+        for number, page in owned_pages.items()
+        if page.ocr_confidence is not None
+    }
+    if ocr_pages:
+        owned = [
+            replace(s, ocr=True, ocr_confidence=ocr_pages[s.page]) if s.page in ocr_pages else s
+            for s in owned
+        ]
+    return OwnedText(tuple(owned), without_text, page_errors, unreadable, ocr_pages)
