@@ -200,7 +200,12 @@ def _load_input(claim: Claim) -> ChunkInput:
         read_end=claim.read_end,
         overlap=claim.overlap_pages,
     )
-    settings = ProcessSettings(words_per_sentence=claim.words_per_sentence)
+    options = claim.options or {}  # only what differs from the defaults (JobOptions.stored)
+    settings = ProcessSettings(
+        words_per_sentence=claim.words_per_sentence,
+        ocr=options.get("ocr", "auto"),
+        ocr_lang=options.get("ocr_lang", "fra+eng"),
+    )
     return ChunkInput(
         pdf_bytes=runtime.blobs().get_bytes(claim.storage_key),
         spec=spec,

@@ -77,14 +77,17 @@ def headers(hostile_client: FlaskClient, hostile_app: APIFlask) -> dict[str, str
         return {"Authorization": f"Bearer {create_access_token(identity=str(user.id))}"}
 
 
-def run_job(app: APIFlask, client: FlaskClient, headers: dict[str, str], pdf: bytes) -> Job:
-    """Upload ``pdf`` and drive split → process every chunk → finalize, round after round."""
+def run_job(
+    app: APIFlask, client: FlaskClient, headers: dict[str, str], pdf: bytes, **fields: str
+) -> Job:
+    """Upload ``pdf`` with form ``fields``; drive split → chunks → finalize, round after round."""
     # Encoded here: Werkzeug's test client spills bodies past 500 KB to a
     # temporary file it never closes (a ResourceWarning, an error under pytest).
     boundary, body = encode_multipart(
         {
             "file": FileStorage(io.BytesIO(pdf), "hostile.pdf", content_type="application/pdf"),
             "pages_per_chunk": "20",
+            **fields,
         }
     )
     response = client.post(
@@ -222,3 +225,24 @@ def test_content_stream_error_page_is_read_by_pdfium(
 def test_corpus_path_matches_the_fixture_directory() -> None:
     assert len(MANIFEST) == 23
     assert all(Path(CORPUS / row["filename"]).is_file() for row in MANIFEST)
+
+
+def test_a_scan_is_read_by_ocr_unless_the_job_turns_it_off(
+    hostile_app: APIFlask, hostile_client: FlaskClient, headers: dict[str, str]
+) -> None:
+    """The job's ``ocr`` setting reaches the chunks: off leaves a scan NO_TEXT, auto reads it."""
+    require_tool(Path("/usr/bin/tesseract"), "run `make ocr-deps` (as root)")
+    scan = (FIXTURES / "scans" / "ocrmypdf__linn.pdf").read_bytes()
+    off = run_job(hostile_app, hostile_client, headers, scan, ocr="off")
+    assert (off.status, off.error_code) == ("failed", "NO_TEXT")
+
+    job = run_job(hostile_app, hostile_client, headers, scan)
+    assert job.status == "completed"
+    document = result(hostile_client, headers, job.id)
+    assert set(document["ocr_pages"]) == {"1"}
+    assert document["sentences"]
+    assert all(s["ocr"] is True and s["ocr_confidence"] > 50 for s in document["sentences"])
+    listing = hostile_client.get(f"/api/v1/jobs/{job.id}/chunks", headers=headers).get_json()
+    assert set(listing["items"][0]["ocr_pages"]) == {"1"}
+    summary = hostile_client.get(f"/api/v1/jobs/{job.id}", headers=headers).get_json()["result"]
+    assert summary["ocr_pages"] == 1
