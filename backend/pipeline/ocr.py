@@ -219,8 +219,9 @@ def scan_dpi(page: pdfium.PdfPage) -> int | None:
         left, bottom, right, top = image.get_bounds()
         if (right - left) * (top - bottom) < 0.5 * width * height:
             continue
-        pixels_wide, _ = image.get_px_size()
-        dpi = round(pixels_wide * _POINTS_PER_INCH / max(right - left, 1.0))
+        # The longer sides match whatever the image's rotation on the page.
+        pixels = max(image.get_px_size())
+        dpi = round(pixels * _POINTS_PER_INCH / max(right - left, top - bottom, 1.0))
         best = max(best or 0, dpi)
     if best is None:
         return None
