@@ -66,6 +66,22 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+def register_and_log_in(browser: Any, live_server: str, email: str) -> None:
+    """A new account, logged in through the dashboard's form."""
+    from selenium.webdriver.common.by import By
+
+    account = {"email": email, "password": "a long password"}
+    assert requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).ok
+    browser.get(live_server + "/")
+    browser.find_element(By.CSS_SELECTOR, "#email").send_keys(account["email"])
+    browser.find_element(By.CSS_SELECTOR, "#password").send_keys(account["password"])
+    browser.find_element(By.CSS_SELECTOR, "#login-button").click()
+    wait_until(
+        lambda: browser.find_element(By.CSS_SELECTOR, "#app").is_displayed(),
+        what="the dashboard after login",
+    )
+
+
 def settle() -> None:
     time.sleep(0.6)  # let the bars' CSS transition finish before a screenshot
 
@@ -178,13 +194,7 @@ def test_an_expired_access_token_is_renewed_with_the_refresh_token(
     def element(css: str) -> Any:
         return browser.find_element(By.CSS_SELECTOR, css)
 
-    account = {"email": "renew@example.com", "password": "a long password"}
-    assert requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).ok
-    browser.get(live_server + "/")
-    element("#email").send_keys(account["email"])
-    element("#password").send_keys(account["password"])
-    element("#login-button").click()
-    wait_until(lambda: element("#app").is_displayed(), what="the dashboard after login")
+    register_and_log_in(browser, live_server, "renew@example.com")
 
     # A token the server refuses with 401, exactly as it refuses an expired one.
     browser.execute_script("sessionStorage.setItem('quire.token', 'expired.access.token')")
@@ -310,13 +320,7 @@ def test_job_page_says_which_pages_had_an_unreadable_text_layer(
     def element(css: str) -> Any:
         return browser.find_element(By.CSS_SELECTOR, css)
 
-    account = {"email": "reviewer@example.com", "password": "a long password"}
-    assert requests.post(f"{live_server}/api/v1/auth/register", json=account, timeout=10).ok
-    browser.get(live_server + "/")
-    element("#email").send_keys(account["email"])
-    element("#password").send_keys(account["password"])
-    element("#login-button").click()
-    wait_until(lambda: element("#app").is_displayed(), what="the dashboard after login")
+    register_and_log_in(browser, live_server, "reviewer@example.com")
 
     element("#file").send_keys(str(FIXTURES / "corpus" / "pdfjs__TAMReview.pdf"))
     Select(element("#ocr")).select_by_value("off")  # the garbled pages stay unread

@@ -16,6 +16,7 @@ from backend.pipeline.extract import extract_pages, extract_pages_limited
 from backend.pipeline.processors.local import LocalProcessor
 from backend.pipeline.sandbox import ParseLimits
 from backend.pipeline.types import ChunkInput, ChunkSpec, ProcessSettings, Sentence
+from bench.ocr_speed import word_accuracy
 from tests.conftest import require_tool
 from tests.hostile_pdfs import raw_pdf
 from tests.unit.pipeline.helpers import text_pdf
@@ -28,18 +29,6 @@ BOOK_PAGES = [2, 3, 4, 5]
 @pytest.fixture(autouse=True)
 def _tesseract() -> None:
     require_tool(Path("/usr/bin/tesseract"), "run `make ocr-deps` (as root)")
-
-
-def word_accuracy(reference: str, hypothesis: str) -> float:
-    """1 - word-level edit distance / reference words (words split on whitespace)."""
-    ref, hyp = reference.split(), hypothesis.split()
-    previous = list(range(len(hyp) + 1))
-    for i, word in enumerate(ref, 1):
-        current = [i] + [0] * len(hyp)
-        for j, other in enumerate(hyp, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
-        previous = current
-    return 1 - previous[-1] / len(ref)
 
 
 def test_word_accuracy_counts_edits() -> None:
