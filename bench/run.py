@@ -26,6 +26,7 @@ SCENARIOS = {
     "local": "bench.scenarios.local_throughput",
     "segmentation": "bench.scenarios.segmentation_gold",
     "books": "bench.scenarios.books_end_to_end",
+    "ocr": "bench.scenarios.ocr",
 }
 
 
