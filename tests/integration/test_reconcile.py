@@ -353,6 +353,9 @@ def test_run_is_skipped_while_another_holds_the_advisory_lock(
         other.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         assert reconcile() == ReconcileReport(skipped=True)
         assert published(broker) == []
+        # Released here, not by closing: the server ends a closed session's
+        # backend (and frees its locks) a moment after the client has gone.
+        other.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
     assert reconcile().outbox_jobs == (job_id,)
 
 
