@@ -8,6 +8,7 @@ from typing import Any
 from flask import url_for
 
 from backend.models import ChunkStatus, Job, JobChunk
+from backend.pipeline.types import DEFAULT_OCR_LANG
 from backend.services.queries import chunk_summaries
 
 
@@ -59,7 +60,7 @@ def job_view(
             "max_retries": job.max_retries,
             "fallback": (job.options or {}).get("fallback", "none"),
             "ocr": (job.options or {}).get("ocr", "auto"),
-            "ocr_lang": (job.options or {}).get("ocr_lang", "fra+eng"),
+            "ocr_lang": (job.options or {}).get("ocr_lang", DEFAULT_OCR_LANG),
         },
         "source": {"size": job.source_size, "sha256": job.source_sha256},
         "page_count": job.page_count,

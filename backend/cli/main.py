@@ -9,6 +9,7 @@ import click
 
 from backend.cli.embedded import EXIT_CODES, run_embedded
 from backend.cli.server_commands import SERVER_COMMANDS
+from backend.pipeline.types import DEFAULT_OCR_LANG
 
 
 @click.group()
@@ -45,7 +46,10 @@ def cli() -> None:
     help="auto: OCR pages without a usable text layer; off: never; force: every page",
 )
 @click.option(
-    "--ocr-lang", default="fra+eng", show_default=True, help="Tesseract languages, e.g. fra+eng"
+    "--ocr-lang",
+    default=DEFAULT_OCR_LANG,
+    show_default=True,
+    help="Tesseract languages, e.g. fra+eng",
 )
 @click.option(
     "--out",

@@ -14,6 +14,7 @@ from backend.models import Job, JobStatus, User
 from backend.models.job import PersistenceStatus
 from backend.models.types import utcnow
 from backend.pipeline.processors import available, not_configured
+from backend.pipeline.types import DEFAULT_OCR_LANG
 from backend.services import dispatch, persistence, quotas, runtime
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ PDF_MAGIC = b"%PDF-"
 MAGIC_WINDOW = 16
 
 
-_STORED_DEFAULTS = {"fallback": "none", "ocr": "auto", "ocr_lang": "fra+eng"}
+_STORED_DEFAULTS = {"fallback": "none", "ocr": "auto", "ocr_lang": DEFAULT_OCR_LANG}
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class JobOptions:
     # "auto": OCR the pages without a usable text layer; "off"; "force": every page.
     ocr: str = "auto"
     # Tesseract's languages, "+"-joined (each one of QUIRE_OCR_LANGUAGES).
-    ocr_lang: str = "fra+eng"
+    ocr_lang: str = DEFAULT_OCR_LANG
 
     def stored(self) -> dict[str, str]:
         """The options kept in ``Job.options``: only what differs from the defaults,

@@ -30,7 +30,13 @@ from backend.pipeline.errors import PipelineError
 from backend.pipeline.furniture import FurniturePlan
 from backend.pipeline.messages import clean_page_errors, error_message
 from backend.pipeline.processors import get_processor
-from backend.pipeline.types import ChunkInput, ChunkOutput, ChunkSpec, ProcessSettings
+from backend.pipeline.types import (
+    DEFAULT_OCR_LANG,
+    ChunkInput,
+    ChunkOutput,
+    ChunkSpec,
+    ProcessSettings,
+)
 from backend.services import fallback, llm_limiter, persistence, result_cache, runtime
 from backend.services.result_limits import store_result
 from backend.services.split import furniture_key
@@ -204,7 +210,7 @@ def _load_input(claim: Claim) -> ChunkInput:
     settings = ProcessSettings(
         words_per_sentence=claim.words_per_sentence,
         ocr=options.get("ocr", "auto"),
-        ocr_lang=options.get("ocr_lang", "fra+eng"),
+        ocr_lang=options.get("ocr_lang", DEFAULT_OCR_LANG),
     )
     return ChunkInput(
         pdf_bytes=runtime.blobs().get_bytes(claim.storage_key),
